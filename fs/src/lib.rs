@@ -1,0 +1,2 @@
+//! coring-fs: files, directories and splice transfer over io_uring (in progress).
+#![deny(missing_docs)]

@@ -1,0 +1,189 @@
+//! Owned buffers for io_uring ops.
+//!
+//! The kernel reads from and writes into a buffer after the op that named it
+//! was submitted, possibly after the future that owned it was dropped. So ops
+//! take buffers by value and hand them back with the result
+//! (`(io::Result<T>, B)`); while the op is in flight the buffer lives in the
+//! op, and if the op future is dropped it moves into the driver until the
+//! completion arrives.
+//!
+//! [`IoBuf`] is a buffer the kernel may read from, [`IoBufMut`] one it may
+//! write into. Both promise a pointer that stays put when the buffer value is
+//! moved (heap memory or `'static` memory), which is why they are `unsafe`
+//! traits.
+
+mod slice;
+
+pub use slice::Slice;
+
+use std::ops::{Bound, RangeBounds};
+
+/// A buffer the kernel may read from.
+///
+/// # Safety
+///
+/// `stable_ptr` must point to `bytes_total` bytes of memory, the first
+/// `bytes_init` of them initialized, and the pointer must stay valid and
+/// unchanged when the value is moved, for as long as the value is alive and
+/// not mutated through `&mut` methods other than those of this crate's
+/// traits.
+pub unsafe trait IoBuf: Unpin + 'static {
+    /// Pointer to the start of the buffer.
+    fn stable_ptr(&self) -> *const u8;
+
+    /// Number of initialized bytes (what a write sends).
+    fn bytes_init(&self) -> usize;
+
+    /// Total capacity in bytes (what a read may fill).
+    fn bytes_total(&self) -> usize;
+
+    /// A view of `range` of this buffer, which keeps ownership of it.
+    ///
+    /// Panics if the range is out of bounds of [`bytes_total`](IoBuf::bytes_total).
+    fn slice(self, range: impl RangeBounds<usize>) -> Slice<Self>
+    where
+        Self: Sized,
+    {
+        let begin = match range.start_bound() {
+            Bound::Included(&n) => n,
+            Bound::Excluded(&n) => n + 1,
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&n) => n + 1,
+            Bound::Excluded(&n) => n,
+            Bound::Unbounded => self.bytes_total(),
+        };
+        assert!(
+            begin <= end && end <= self.bytes_total(),
+            "slice range {begin}..{end} out of bounds for a buffer of {} bytes",
+            self.bytes_total()
+        );
+        Slice::new(self, begin, end)
+    }
+}
+
+/// A buffer the kernel may write into.
+///
+/// # Safety
+///
+/// As for [`IoBuf`]; in addition `stable_mut_ptr` must be valid for writes
+/// of `bytes_total` bytes.
+pub unsafe trait IoBufMut: IoBuf {
+    /// Mutable pointer to the start of the buffer.
+    fn stable_mut_ptr(&mut self) -> *mut u8;
+
+    /// Marks the first `pos` bytes as initialized, if that is more than now.
+    ///
+    /// # Safety
+    ///
+    /// The first `pos` bytes must have been initialized (written by the
+    /// kernel or by the caller).
+    unsafe fn set_init(&mut self, pos: usize);
+}
+
+// SAFETY: a Vec's heap pointer does not move when the Vec value moves, and
+// the traits' users never grow the Vec while an op holds it.
+unsafe impl IoBuf for Vec<u8> {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.capacity()
+    }
+}
+
+// SAFETY: see the IoBuf impl; capacity bytes are writable.
+unsafe impl IoBufMut for Vec<u8> {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.as_mut_ptr()
+    }
+    unsafe fn set_init(&mut self, pos: usize) {
+        if self.len() < pos {
+            // SAFETY: the caller promises the first `pos` bytes are
+            // initialized, and `pos <= capacity` by the op contracts.
+            unsafe { self.set_len(pos) };
+        }
+    }
+}
+
+// SAFETY: a boxed slice is heap memory that stays put when the box moves.
+unsafe impl IoBuf for Box<[u8]> {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: a boxed slice is fully initialized and writable.
+unsafe impl IoBufMut for Box<[u8]> {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.as_mut_ptr()
+    }
+    unsafe fn set_init(&mut self, _pos: usize) {}
+}
+
+// SAFETY: 'static memory never moves or goes away.
+unsafe impl IoBuf for &'static [u8] {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: 'static memory never moves or goes away.
+unsafe impl IoBuf for &'static str {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vec_reports_len_and_capacity() {
+        let mut v = Vec::with_capacity(16);
+        v.extend_from_slice(b"abc");
+        assert_eq!(v.bytes_init(), 3);
+        assert!(v.bytes_total() >= 16);
+        // SAFETY: nothing written; pos 2 < len so nothing changes.
+        unsafe { v.set_init(2) };
+        assert_eq!(v.len(), 3);
+    }
+
+    #[test]
+    fn slice_bounds() {
+        let s = vec![0u8; 10].slice(2..5);
+        assert_eq!(s.begin(), 2);
+        assert_eq!(s.end(), 5);
+        assert_eq!(s.bytes_total(), 3);
+        assert_eq!(s.into_inner().len(), 10);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn slice_out_of_bounds_panics() {
+        let _ = vec![0u8; 4].slice(2..9);
+    }
+}

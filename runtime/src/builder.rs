@@ -1,0 +1,83 @@
+//! [`Builder`]: configures and builds a [`Runtime`].
+
+use crate::{
+    ring::{RingConfig, SetupFlags, SetupFn},
+    Runtime,
+};
+use std::io;
+
+/// Builds a [`Runtime`].
+///
+/// ```
+/// let rt = coring_runtime::Builder::new().entries(256).cq_entries(1024).build()?;
+/// assert!(rt.ring_info().size.cq <= 1024);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    ring: RingConfig,
+}
+
+impl Builder {
+    /// A builder with the default ring configuration (see [`RingConfig`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Submission queue entries wanted.
+    pub fn entries(&mut self, sq: u32) -> &mut Self {
+        self.ring.entries(sq);
+        self
+    }
+
+    /// Completion queue entries wanted (also the most ops in flight at
+    /// once; more wait in a queue).
+    pub fn cq_entries(&mut self, cq: u32) -> &mut Self {
+        self.ring.cq_entries(cq);
+        self
+    }
+
+    /// The smallest ring to accept when memory is short.
+    pub fn floor(&mut self, sq: u32, cq: u32) -> &mut Self {
+        self.ring.floor(sq, cq);
+        self
+    }
+
+    /// The io_uring setup flags wanted (dropped newest first on `EINVAL`).
+    pub fn setup_flags(&mut self, flags: SetupFlags) -> &mut Self {
+        self.ring.flags(flags);
+        self
+    }
+
+    /// How many rings start together and share the memlock budget.
+    pub fn memlock_share(&mut self, rings: u32) -> &mut Self {
+        self.ring.memlock_share(rings);
+        self
+    }
+
+    /// Replaces the `io_uring_setup` call (fault injection in tests).
+    pub fn setup_fn(&mut self, f: SetupFn) -> &mut Self {
+        self.ring.setup_fn(f);
+        self
+    }
+
+    /// Replaces the whole ring configuration.
+    pub fn ring_config(&mut self, config: RingConfig) -> &mut Self {
+        self.ring = config;
+        self
+    }
+
+    /// The ring configuration so far.
+    pub fn config(&self) -> &RingConfig {
+        &self.ring
+    }
+
+    /// Creates the ring (with fallbacks) and the runtime, on this thread.
+    ///
+    /// Errors: io_uring unavailable (the message says why and how to fix
+    /// it), or not even the floor size could be created (the message lists
+    /// every size tried).
+    pub fn build(&self) -> io::Result<Runtime> {
+        Runtime::with_config(&self.ring)
+    }
+}

@@ -1,0 +1,558 @@
+//! The driver: one io_uring ring, the table of ops in flight, and the loop
+//! pieces the executor calls — push an SQE, submit, reap, park.
+//!
+//! SQEs are pushed lazily into the SQ and submitted in batches. A full SQ is
+//! submitted to make room, never an error. The number of SQEs in flight is
+//! kept at or below the CQ size; ops beyond that wait in a FIFO backlog and
+//! enter the SQ as completions free room, so the CQ does not overflow under
+//! load. (Cancels and the wake read bypass the backlog so a CQ full of
+//! stuck ops can still be cancelled; the kernel's `NODROP` overflow list and
+//! the reap-and-retry on `EBUSY` cover that rare excess.)
+//!
+//! Everything observable outside the driver — waking a task, dropping an
+//! orphaned op's resources — is collected and done by [`DriverHandle`] after
+//! the driver's borrow ends, so neither can re-enter the driver.
+
+mod slots;
+mod stats;
+mod wake;
+
+pub(crate) use slots::Token;
+pub use stats::DriverStats;
+pub(crate) use wake::WakeFd;
+
+use crate::op::Completion;
+use crate::ring::{memlock, RingInfo};
+use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
+use slots::{SlotState, Slots, IGNORE, WAKE};
+use std::{
+    cell::RefCell,
+    collections::VecDeque,
+    io,
+    task::{Poll, Waker},
+    time::{Duration, Instant},
+};
+
+/// The resources of an op whose future was dropped while the kernel still
+/// owned them. They live in the driver until the op's CQE arrives; then
+/// `complete` runs (e.g. closing an fd the late completion produced).
+pub trait Orphan {
+    /// The op's CQE arrived.
+    fn complete(self: Box<Self>, cqe: Completion);
+}
+
+/// How long shutdown waits for cancelled ops before it leaks their
+/// resources rather than free memory the kernel may still write.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+pub(crate) struct Driver {
+    ring: IoUring,
+    slots: Slots,
+    /// SQEs waiting for room in the CQ.
+    backlog: VecDeque<squeue::Entry>,
+    /// SQEs pushed to the SQ whose CQE has not been reaped.
+    in_flight: usize,
+    /// Most SQEs in flight at once: the CQ size.
+    limit: usize,
+    probe: Option<Probe>,
+    ext_arg: bool,
+    park_timeout: Box<types::Timespec>,
+    wake: WakeFd,
+    wake_armed: bool,
+    closed: bool,
+    info: RingInfo,
+    stats: DriverStats,
+    /// Wakers of ops that completed, woken once the borrow ends.
+    wakers: Vec<Waker>,
+    /// Orphans whose CQE arrived, completed once the borrow ends.
+    orphans: Vec<(Box<dyn Orphan>, Completion)>,
+}
+
+/// The driver behind a `RefCell`, shared by the executor and every op.
+pub struct DriverHandle {
+    inner: RefCell<Driver>,
+}
+
+impl DriverHandle {
+    pub(crate) fn new(ring: IoUring, info: RingInfo, wake: WakeFd) -> Self {
+        let mut probe = Probe::new();
+        let probe = ring.submitter().register_probe(&mut probe).ok().map(|_| probe);
+        let ext_arg = ring.params().is_feature_ext_arg();
+        let limit = ring.params().cq_entries() as usize;
+        memlock::charge(info.memlock_bytes);
+        let driver = Driver {
+            ring,
+            slots: Slots::with_capacity(256),
+            backlog: VecDeque::new(),
+            in_flight: 0,
+            limit,
+            probe,
+            ext_arg,
+            park_timeout: Box::new(types::Timespec::new()),
+            wake,
+            wake_armed: false,
+            closed: false,
+            info,
+            stats: DriverStats::default(),
+            wakers: Vec::new(),
+            orphans: Vec::new(),
+        };
+        DriverHandle {
+            inner: RefCell::new(driver),
+        }
+    }
+
+    /// Pushes an op's SQE; returns its token, or the completion to report
+    /// at once if it cannot be submitted (unsupported opcode, closed
+    /// driver, submit failure).
+    pub(crate) fn push(&self, opcode: u8, entry: squeue::Entry, waker: &Waker) -> Result<Token, Completion> {
+        let mut d = self.inner.borrow_mut();
+        if d.closed {
+            return Err(Completion::error(libc::ECANCELED));
+        }
+        if let Some(p) = &d.probe {
+            if !p.is_supported(opcode) {
+                return Err(Completion::unsupported(opcode));
+            }
+        }
+        let queued = !d.has_room();
+        let token = d.slots.insert(waker.clone(), queued);
+        let entry = entry.user_data(token.user_data());
+        d.stats.ops_submitted += 1;
+        if queued {
+            d.stats.backlog_waits += 1;
+            d.backlog.push_back(entry);
+        } else if let Err(e) = d.push_sqe(&entry) {
+            d.slots.remove(token);
+            drop(d);
+            self.flush();
+            return Err(Completion::error(e.raw_os_error().unwrap_or(libc::EIO)));
+        }
+        drop(d);
+        self.flush();
+        Ok(token)
+    }
+
+    /// Polls an op's slot: its completion if the CQE arrived (freeing the
+    /// slot), else registers `waker`.
+    pub(crate) fn poll_op(&self, token: Token, waker: &Waker) -> Poll<Completion> {
+        let mut d = self.inner.borrow_mut();
+        let Some(slot) = d.slots.get_mut(token) else {
+            return Poll::Ready(Completion::error(libc::ECANCELED));
+        };
+        match &mut slot.state {
+            SlotState::Done(_) => {
+                let Some(slot) = d.slots.remove(token) else { unreachable!() };
+                let SlotState::Done(c) = slot.state else { unreachable!() };
+                Poll::Ready(c)
+            }
+            SlotState::Waiting(w) => {
+                match w {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => *w = Some(waker.clone()),
+                }
+                Poll::Pending
+            }
+            SlotState::Orphan(_) | SlotState::Dropped => Poll::Ready(Completion::error(libc::ECANCELED)),
+        }
+    }
+
+    /// The op's future was dropped before its completion was taken: keep
+    /// its resources until the CQE arrives and cancel it, or, if the CQE is
+    /// already here, complete the orphan now.
+    pub(crate) fn abandon(&self, token: Token, orphan: Box<dyn Orphan>) {
+        let mut d = self.inner.borrow_mut();
+        let Some(slot) = d.slots.get_mut(token) else {
+            drop(d);
+            drop(orphan);
+            return;
+        };
+        match slot.state {
+            SlotState::Done(c) => {
+                d.slots.remove(token);
+                drop(d);
+                orphan.complete(c);
+            }
+            _ if slot.queued => {
+                slot.state = SlotState::Dropped;
+                drop(d);
+                drop(orphan);
+            }
+            _ => {
+                slot.state = SlotState::Orphan(orphan);
+                d.stats.ops_cancelled += 1;
+                if !d.closed {
+                    let cancel = opcode::AsyncCancel::new(token.user_data()).build().user_data(IGNORE);
+                    if d.push_sqe(&cancel).is_err() {
+                        tracing::warn!("could not submit a cancel; the op will finish on its own");
+                    }
+                }
+                drop(d);
+                self.flush();
+            }
+        }
+    }
+
+    /// Submits a fire-and-forget SQE (e.g. a close) whose completion is
+    /// ignored; `false` if the driver cannot take it now.
+    pub(crate) fn push_detached(&self, entry: squeue::Entry) -> bool {
+        let Ok(mut d) = self.inner.try_borrow_mut() else {
+            return false;
+        };
+        if d.closed {
+            return false;
+        }
+        let entry = entry.user_data(IGNORE);
+        let ok = if d.has_room() {
+            d.push_sqe(&entry).is_ok()
+        } else {
+            d.backlog.push_back(entry);
+            true
+        };
+        drop(d);
+        self.flush();
+        ok
+    }
+
+    /// Whether a submit or reap has work: SQEs to submit, CQEs to reap,
+    /// deferred task work or overflowed completions to flush.
+    pub(crate) fn has_io_work(&self) -> bool {
+        let mut d = self.inner.borrow_mut();
+        let sq = d.ring.submission();
+        let pending = !sq.is_empty() || sq.taskrun() || sq.cq_overflow();
+        drop(sq);
+        pending || !d.ring.completion().is_empty()
+    }
+
+    /// Submits pending SQEs (no wait) and reaps completions.
+    pub(crate) fn submit_and_reap(&self) {
+        {
+            let mut d = self.inner.borrow_mut();
+            d.arm_wake();
+            d.enter(0, None);
+            d.reap();
+        }
+        self.flush();
+    }
+
+    /// Blocks in the kernel until a completion arrives (an op, a wake from
+    /// another thread) or `timeout` passes; then reaps.
+    pub(crate) fn park(&self, timeout: Option<Duration>) {
+        {
+            let mut d = self.inner.borrow_mut();
+            d.arm_wake();
+            d.stats.parks += 1;
+            d.enter(1, timeout);
+            d.reap();
+        }
+        self.flush();
+    }
+
+    pub(crate) fn stats(&self) -> DriverStats {
+        let d = self.inner.borrow();
+        let mut s = d.stats;
+        s.ops_in_flight = d.slots.len() as u64;
+        s.backlog_len = d.backlog.len() as u64;
+        s
+    }
+
+    pub(crate) fn info(&self) -> RingInfo {
+        self.inner.borrow().info.clone()
+    }
+
+    /// Cancels everything in flight and waits for every CQE, so no buffer
+    /// is freed while the kernel may write into it. After this, pushes fail
+    /// with `ECANCELED`.
+    pub(crate) fn shutdown(&self) {
+        let _span = tracing::debug_span!("coring_shutdown").entered();
+        let mut dropped = Vec::new();
+        {
+            let mut d = self.inner.borrow_mut();
+            if d.closed {
+                return;
+            }
+            d.closed = true;
+            // Ops still in the backlog never reached the kernel.
+            while let Some(e) = d.backlog.pop_front() {
+                let Some(token) = Token::from_user_data(e.get_user_data()) else { continue };
+                if let Some(slot) = d.slots.get_mut(token) {
+                    match std::mem::replace(&mut slot.state, SlotState::Dropped) {
+                        SlotState::Waiting(w) => {
+                            slot.state = SlotState::Done(Completion::error(libc::ECANCELED));
+                            slot.queued = false;
+                            d.wakers.extend(w);
+                        }
+                        SlotState::Orphan(o) => {
+                            d.slots.remove(token);
+                            dropped.push(o);
+                        }
+                        _ => {
+                            d.slots.remove(token);
+                        }
+                    }
+                }
+            }
+            let pending = d.in_flight;
+            tracing::debug!(pending, "cancelling ops in flight");
+            if pending > 0 {
+                d.cancel_all();
+            }
+            let start = Instant::now();
+            while d.in_flight > 0 {
+                if start.elapsed() > SHUTDOWN_WAIT {
+                    tracing::error!(
+                        in_flight = d.in_flight,
+                        "ops did not complete within {SHUTDOWN_WAIT:?} of shutdown; leaking their buffers and the ring rather than freeing memory the kernel may still write"
+                    );
+                    let leaked = std::mem::replace(&mut d.slots, Slots::with_capacity(0));
+                    std::mem::forget(leaked);
+                    let ring = std::mem::replace(&mut d.ring, IoUring::new(2).expect("tiny ring"));
+                    std::mem::forget(ring);
+                    d.in_flight = 0;
+                    break;
+                }
+                d.enter(1, Some(Duration::from_millis(50)));
+                d.reap();
+            }
+        }
+        drop(dropped);
+        self.flush();
+    }
+
+    /// Wakes collected wakers and completes collected orphans, outside the
+    /// driver borrow.
+    fn flush(&self) {
+        loop {
+            let (mut wakers, mut orphans) = {
+                let mut d = self.inner.borrow_mut();
+                if d.wakers.is_empty() && d.orphans.is_empty() {
+                    return;
+                }
+                (std::mem::take(&mut d.wakers), std::mem::take(&mut d.orphans))
+            };
+            for w in wakers.drain(..) {
+                w.wake();
+            }
+            for (o, c) in orphans.drain(..) {
+                o.complete(c);
+            }
+            // Hand the (empty) vectors back to keep their capacity.
+            let mut d = self.inner.borrow_mut();
+            if d.wakers.is_empty() {
+                d.wakers = wakers;
+            }
+            if d.orphans.is_empty() {
+                d.orphans = orphans;
+            }
+        }
+    }
+}
+
+impl Drop for DriverHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+        memlock::release(self.inner.get_mut().info.memlock_bytes);
+    }
+}
+
+impl Driver {
+    fn has_room(&self) -> bool {
+        self.backlog.is_empty() && self.in_flight < self.limit
+    }
+
+    /// Pushes one SQE, submitting first if the SQ is full.
+    fn push_sqe(&mut self, entry: &squeue::Entry) -> io::Result<()> {
+        loop {
+            // SAFETY: the entry's pointers refer to resources its op keeps
+            // alive until the CQE (the OpCode contract), or to the driver's
+            // own wake buffer, which lives as long as the ring.
+            if unsafe { self.ring.submission().push(entry) }.is_ok() {
+                self.in_flight += 1;
+                return Ok(());
+            }
+            self.stats.sq_full += 1;
+            self.submit_now()?;
+        }
+    }
+
+    /// One `io_uring_enter` to submit what is in the SQ, retrying on the
+    /// transient errors.
+    fn submit_now(&mut self) -> io::Result<()> {
+        loop {
+            match self.ring.submit() {
+                Ok(_) => return Ok(()),
+                Err(e) => match e.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    Some(libc::EBUSY) | Some(libc::EAGAIN) => {
+                        self.stats.overflow_waits += 1;
+                        self.reap();
+                        if self.ring.submission().is_empty() {
+                            return Ok(());
+                        }
+                        // Completions are needed before the kernel takes more.
+                        let _ = self.ring.submitter().submit_and_wait(1);
+                    }
+                    Some(libc::EBADR) => {
+                        self.lost_completions();
+                        return Ok(());
+                    }
+                    _ => {
+                        tracing::error!(error = %e, "io_uring_enter failed");
+                        return Err(e);
+                    }
+                },
+            }
+        }
+    }
+
+    /// Submits and optionally waits for `want` completions, up to `timeout`.
+    fn enter(&mut self, want: usize, timeout: Option<Duration>) {
+        let sq = self.ring.submission();
+        let overflow = sq.cq_overflow();
+        let idle = sq.is_empty() && !sq.taskrun() && !overflow;
+        drop(sq);
+        if overflow {
+            self.stats.overflow_waits += 1;
+            tracing::debug!("completion queue overflowed into the kernel's list; flushing");
+        }
+        if want == 0 && idle {
+            return;
+        }
+        if want > 0 && !self.ring.completion().is_empty() {
+            // Completions are already here: submit, do not block.
+            let _ = self.submit_now();
+            return;
+        }
+        let res = match timeout {
+            Some(t) if self.ext_arg => {
+                let ts = types::Timespec::from(t);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                self.ring.submitter().submit_with_args(want, &args)
+            }
+            Some(t) => {
+                // Pre-5.11 kernels: a timeout SQE bounds the wait. The kernel
+                // copies the timespec when it prepares the SQE.
+                *self.park_timeout = types::Timespec::from(t);
+                let e = opcode::Timeout::new(&*self.park_timeout).build().user_data(IGNORE);
+                let _ = self.push_sqe(&e);
+                self.ring.submitter().submit_and_wait(want)
+            }
+            None => self.ring.submitter().submit_and_wait(want),
+        };
+        if let Err(e) = res {
+            match e.raw_os_error() {
+                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EAGAIN) => {}
+                Some(libc::EBUSY) => self.stats.overflow_waits += 1,
+                Some(libc::EBADR) => self.lost_completions(),
+                _ => tracing::error!(error = %e, "io_uring_enter failed while waiting"),
+            }
+        }
+    }
+
+    fn lost_completions(&mut self) {
+        self.stats.lost_completions += 1;
+        tracing::error!(
+            "io_uring reported EBADR: the kernel dropped completions for lack of memory; \
+             ops whose completion was lost will not finish"
+        );
+    }
+
+    /// Moves CQEs into their slots and refills the SQ from the backlog.
+    fn reap(&mut self) {
+        loop {
+            let mut n = 0;
+            let mut cq = self.ring.completion();
+            // Split borrows: routing needs the slots while the CQ is borrowed.
+            for cqe in &mut cq {
+                n += 1;
+                let c = Completion::new(cqe.result(), cqe.flags());
+                let more = cqueue::more(cqe.flags());
+                if !more {
+                    self.in_flight -= 1;
+                }
+                match cqe.user_data() {
+                    IGNORE => {}
+                    WAKE => {
+                        self.wake_armed = false;
+                        self.stats.remote_wakes += 1;
+                    }
+                    data => {
+                        let Some(token) = Token::from_user_data(data) else { continue };
+                        let Some(slot) = self.slots.get_mut(token) else { continue };
+                        match std::mem::replace(&mut slot.state, SlotState::Done(c)) {
+                            SlotState::Waiting(w) => self.wakers.extend(w),
+                            SlotState::Orphan(o) => {
+                                self.slots.remove(token);
+                                self.orphans.push((o, c));
+                            }
+                            SlotState::Done(_) | SlotState::Dropped => {}
+                        }
+                    }
+                }
+            }
+            drop(cq);
+            self.stats.ops_completed += n;
+            self.refill();
+            if n == 0 {
+                return;
+            }
+        }
+    }
+
+    /// Moves backlog SQEs into the SQ while the CQ has room.
+    fn refill(&mut self) {
+        while self.in_flight < self.limit {
+            let Some(entry) = self.backlog.pop_front() else { return };
+            if let Some(token) = Token::from_user_data(entry.get_user_data()) {
+                match self.slots.get_mut(token) {
+                    Some(slot) if matches!(slot.state, SlotState::Dropped) => {
+                        self.slots.remove(token);
+                        continue;
+                    }
+                    Some(slot) => slot.queued = false,
+                    None => continue,
+                }
+            }
+            if let Err(e) = self.push_sqe(&entry) {
+                // Report the failure to the op instead of losing it.
+                if let Some(slot) = Token::from_user_data(entry.get_user_data()).and_then(|t| self.slots.get_mut(t)) {
+                    let c = Completion::error(e.raw_os_error().unwrap_or(libc::EIO));
+                    if let SlotState::Waiting(w) = std::mem::replace(&mut slot.state, SlotState::Done(c)) {
+                        self.wakers.extend(w);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps the eventfd read armed so a wake from another thread ends a
+    /// park.
+    fn arm_wake(&mut self) {
+        if self.wake_armed || self.closed {
+            return;
+        }
+        let entry = self.wake.read_entry().user_data(WAKE);
+        if self.push_sqe(&entry).is_ok() {
+            self.wake_armed = true;
+        }
+    }
+
+    fn cancel_all(&mut self) {
+        // One cancel-any (5.19+) cancels every op; older kernels get one
+        // cancel per op.
+        let any = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(IGNORE);
+        let supported = self
+            .probe
+            .as_ref()
+            .is_some_and(|p| p.is_supported(opcode::AsyncCancel2::CODE));
+        if supported && self.push_sqe(&any).is_ok() {
+            return;
+        }
+        for token in self.slots.tokens() {
+            let e = opcode::AsyncCancel::new(token.user_data()).build().user_data(IGNORE);
+            let _ = self.push_sqe(&e);
+        }
+        let e = opcode::AsyncCancel::new(WAKE).build().user_data(IGNORE);
+        let _ = self.push_sqe(&e);
+    }
+}

@@ -1,0 +1,30 @@
+//! [`DriverStats`]: counters kept by one ring's driver.
+
+/// Counters of one ring's driver, as of the moment they were read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    /// Ops the driver knows about: waiting, completed but not yet polled,
+    /// or dropped and waiting for their CQE. Zero when the runtime is idle.
+    pub ops_in_flight: u64,
+    /// Ops pushed (to the SQ or the backlog) since start.
+    pub ops_submitted: u64,
+    /// CQEs reaped since start (including the driver's own).
+    pub ops_completed: u64,
+    /// Ops dropped mid-flight, for which a cancel was submitted.
+    pub ops_cancelled: u64,
+    /// Ops that waited in the backlog because the CQ had no room.
+    pub backlog_waits: u64,
+    /// Ops in the backlog now.
+    pub backlog_len: u64,
+    /// Times the SQ was full and was submitted to make room.
+    pub sq_full: u64,
+    /// Times completions overflowed into the kernel's list, or
+    /// `io_uring_enter` returned `EBUSY`.
+    pub overflow_waits: u64,
+    /// Times the kernel reported lost completions (`EBADR`).
+    pub lost_completions: u64,
+    /// Times the executor blocked in the kernel.
+    pub parks: u64,
+    /// Wakes that came through the eventfd from another thread.
+    pub remote_wakes: u64,
+}

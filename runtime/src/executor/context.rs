@@ -1,0 +1,89 @@
+//! The per-runtime [`Context`] and the thread-local that says which runtime
+//! (if any) is running on this thread.
+
+use super::{queue::Shared, task::TaskRegistry};
+use crate::{driver::DriverHandle, time::Timers};
+use async_task::Runnable;
+use std::{
+    cell::{Cell, RefCell},
+    collections::VecDeque,
+    rc::Rc,
+    sync::Arc,
+};
+
+/// Everything one runtime's thread needs: its ring, its run queue, its
+/// timers and its tasks.
+pub(crate) struct Context {
+    pub(crate) id: usize,
+    pub(crate) driver: Rc<DriverHandle>,
+    /// Runnables scheduled from this thread.
+    pub(crate) local: RefCell<VecDeque<Runnable>>,
+    /// What other threads share with this one: remote run queue, wake fd.
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) timers: Rc<Timers>,
+    pub(crate) tasks: TaskRegistry,
+    pub(crate) tasks_spawned: Cell<u64>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Context>>> = const { RefCell::new(None) };
+}
+
+/// Makes `ctx` current on this thread until the guard drops.
+pub(crate) fn enter(ctx: &Rc<Context>) -> EnterGuard {
+    CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_some() {
+            panic!(
+                "coring: cannot start a runtime from within a running runtime on the same thread \
+                 (block_on inside block_on or inside #[coring::main]); spawn the future instead"
+            );
+        }
+        *c = Some(ctx.clone());
+    });
+    EnterGuard { previous: None }
+}
+
+/// Makes `ctx` current even if another runtime is (a runtime dropped inside
+/// another's task), restoring the other when the guard drops.
+pub(crate) fn enter_for_drop(ctx: &Rc<Context>) -> EnterGuard {
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(ctx.clone()));
+    EnterGuard { previous }
+}
+
+pub(crate) struct EnterGuard {
+    previous: Option<Rc<Context>>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// Runs `f` with the current context, if the context's id is `id`.
+pub(crate) fn with_if<R>(id: usize, f: impl FnOnce(&Context) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| match &*c.borrow() {
+            Some(ctx) if ctx.id == id => Some(f(ctx)),
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// The current context, if any.
+pub(crate) fn try_current() -> Option<Rc<Context>> {
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// The current context; panics with a clear message naming `what` if none.
+pub(crate) fn current(what: &str) -> Rc<Context> {
+    try_current().unwrap_or_else(|| {
+        panic!(
+            "coring: {what} was used outside a coring runtime; run it inside \
+             Runtime::block_on, #[coring::main] or #[coring::test]"
+        )
+    })
+}

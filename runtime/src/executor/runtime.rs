@@ -1,0 +1,202 @@
+//! [`Runtime`]: one thread's executor loop over one ring.
+//!
+//! Each turn of the loop: poll the `block_on` future if it was woken, run
+//! up to [`BUDGET`] ready tasks, fire due timers, submit pending SQEs and
+//! reap completions (reading ring memory; a syscall only when there is
+//! something to submit or deferred work to run). With nothing ready, park
+//! in `io_uring_enter` until a completion, a cross-thread wake or the next
+//! timer deadline.
+
+use super::{
+    context::{self, Context},
+    queue::{MainWaker, Shared},
+    task,
+};
+use crate::{
+    driver::{DriverHandle, DriverStats, WakeFd},
+    ring::{create_ring, RingConfig, RingInfo},
+    time::Timers,
+};
+use std::{
+    cell::{Cell, RefCell},
+    collections::VecDeque,
+    future::Future,
+    io,
+    pin::pin,
+    rc::Rc,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
+    task::{Context as TaskCx, Poll, Waker},
+    time::Instant,
+};
+
+/// Tasks run per loop turn before completions are reaped again, so a busy
+/// task set cannot starve I/O.
+const BUDGET: usize = 128;
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// A single-threaded runtime: one ring, one run queue. Not `Send`: it
+/// lives on the thread that built it, which is the ring's only submitter.
+pub struct Runtime {
+    ctx: Rc<Context>,
+    span: tracing::Span,
+}
+
+/// Counters of one runtime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// The driver's counters (ops in flight, submitted, completed, ...).
+    pub driver: DriverStats,
+    /// Tasks spawned since start.
+    pub tasks_spawned: u64,
+    /// Tasks alive now.
+    pub tasks_alive: u64,
+    /// Timers (sleeps) registered now.
+    pub timers: u64,
+}
+
+impl Runtime {
+    /// A runtime with the default ring configuration.
+    pub fn new() -> io::Result<Runtime> {
+        crate::Builder::new().build()
+    }
+
+    pub(crate) fn with_config(config: &RingConfig) -> io::Result<Runtime> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("coring_runtime", id);
+        let _enter = span.enter();
+        let (ring, info) = create_ring(config)?;
+        tracing::info!(
+            sq = info.size.sq,
+            cq = info.size.cq,
+            flags = %info.flags,
+            features = ?info.features,
+            "ring ready"
+        );
+        let wake = WakeFd::new()?;
+        let driver = Rc::new(DriverHandle::new(ring, info, wake.clone()));
+        let ctx = Rc::new(Context {
+            id,
+            driver,
+            local: RefCell::new(VecDeque::with_capacity(256)),
+            shared: Arc::new(Shared::new(id, wake)),
+            timers: Rc::new(Timers::default()),
+            tasks: Default::default(),
+            tasks_spawned: Cell::new(0),
+        });
+        drop(_enter);
+        Ok(Runtime { ctx, span })
+    }
+
+    /// Runs `future` to completion on this thread, running spawned tasks
+    /// and I/O meanwhile.
+    ///
+    /// Panics if called from within a running coring runtime.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _span = self.span.enter();
+        let _guard = context::enter(&self.ctx);
+        let ctx = &*self.ctx;
+        let main = Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            shared: ctx.shared.clone(),
+        });
+        let waker = Waker::from(main.clone());
+        let mut cx = TaskCx::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if main.woken.swap(false, Ordering::SeqCst) {
+                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    return out;
+                }
+            }
+            run_tasks(ctx);
+            let now = ctx.timers.fire_due();
+            if ctx.driver.has_io_work() {
+                ctx.driver.submit_and_reap();
+            }
+            if main.woken.load(Ordering::SeqCst) || !ctx.local.borrow().is_empty() {
+                continue;
+            }
+            if ctx.shared.begin_park(&main) {
+                let timeout = ctx
+                    .timers
+                    .next_deadline()
+                    .map(|d| d.saturating_duration_since(now.unwrap_or_else(Instant::now)));
+                ctx.driver.park(timeout);
+                ctx.shared.end_park();
+            }
+        }
+    }
+
+    /// Spawns a task on this runtime; it runs while `block_on` runs.
+    pub fn spawn<F>(&self, future: F) -> task::JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        task::spawn_in(&self.ctx, future)
+    }
+
+    /// What the ring was set up with: sizes, flags, kernel features, and
+    /// every fallback step taken.
+    pub fn ring_info(&self) -> RingInfo {
+        self.ctx.driver.info()
+    }
+
+    /// This runtime's counters.
+    pub fn stats(&self) -> RuntimeStats {
+        stats_of(&self.ctx)
+    }
+}
+
+pub(crate) fn stats_of(ctx: &Context) -> RuntimeStats {
+    RuntimeStats {
+        driver: ctx.driver.stats(),
+        tasks_spawned: ctx.tasks_spawned.get(),
+        tasks_alive: ctx.tasks.len() as u64,
+        timers: ctx.timers.len() as u64,
+    }
+}
+
+/// Runs up to [`BUDGET`] ready tasks.
+fn run_tasks(ctx: &Context) {
+    ctx.shared.drain_remote(&mut ctx.local.borrow_mut());
+    for _ in 0..BUDGET {
+        let Some(runnable) = ctx.local.borrow_mut().pop_front() else {
+            return;
+        };
+        runnable.run();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let _span = self.span.enter();
+        let _guard = context::enter_for_drop(&self.ctx);
+        let ctx = &*self.ctx;
+        let start = Instant::now();
+        // Drop every task's future here, on the runtime's thread: wake each
+        // live task and drop its runnable instead of running it. Dropping a
+        // future may drop ops (which submit cancels) or spawn more tasks, so
+        // repeat until nothing is left.
+        loop {
+            let wakers = ctx.tasks.drain();
+            for w in &wakers {
+                w.wake_by_ref();
+            }
+            drop(wakers);
+            ctx.shared.drain_remote(&mut ctx.local.borrow_mut());
+            let runnables: Vec<_> = ctx.local.borrow_mut().drain(..).collect();
+            if runnables.is_empty() && ctx.tasks.len() == 0 {
+                break;
+            }
+            drop(runnables);
+        }
+        ctx.timers.clear();
+        ctx.driver.shutdown();
+        tracing::debug!(elapsed = ?start.elapsed(), "runtime shut down");
+    }
+}

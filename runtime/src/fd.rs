@@ -1,0 +1,96 @@
+//! [`SharedFd`]: an owned file descriptor that ops can share.
+//!
+//! Every op on an fd holds a clone, so the fd stays open (and its number is
+//! not reused) while the kernel may still use it, even if the file or
+//! socket object was dropped. The last clone closes it: through the ring
+//! (a fire-and-forget `IORING_OP_CLOSE`, so the executor thread never
+//! blocks in `close`) when a runtime is running on this thread, else with
+//! `close(2)`.
+
+use std::{
+    fmt, io,
+    os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd},
+    rc::Rc,
+};
+
+/// A reference-counted owned fd.
+#[derive(Clone)]
+pub struct SharedFd {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    fd: RawFd,
+}
+
+impl SharedFd {
+    /// Takes ownership of `fd`.
+    pub fn new(fd: OwnedFd) -> Self {
+        SharedFd {
+            inner: Rc::new(Inner { fd: fd.into_raw_fd() }),
+        }
+    }
+
+    /// Takes ownership of a raw fd.
+    ///
+    /// # Safety
+    ///
+    /// `fd` must be open and owned by nothing else.
+    pub unsafe fn from_raw(fd: RawFd) -> Self {
+        SharedFd {
+            inner: Rc::new(Inner { fd }),
+        }
+    }
+
+    /// The fd number.
+    pub fn raw(&self) -> RawFd {
+        self.inner.fd
+    }
+
+    /// Gives up ownership if this is the last clone; otherwise returns
+    /// `self` unchanged (an op still uses the fd).
+    pub fn try_unwrap(self) -> Result<OwnedFd, SharedFd> {
+        match Rc::try_unwrap(self.inner) {
+            Ok(inner) => {
+                let fd = inner.fd;
+                std::mem::forget(inner);
+                // SAFETY: we own the fd and just stopped `Inner` from closing it.
+                Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+            }
+            Err(inner) => Err(SharedFd { inner }),
+        }
+    }
+
+    /// Closes the fd through the ring and reports the result. If ops still
+    /// hold the fd, it is closed when the last of them finishes and this
+    /// returns `Ok(())` at once.
+    pub async fn close(self) -> io::Result<()> {
+        match self.try_unwrap() {
+            Ok(fd) => crate::op::Op::new(crate::op::Close::new(fd)).await,
+            Err(_still_shared) => Ok(()),
+        }
+    }
+}
+
+impl AsRawFd for SharedFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.fd
+    }
+}
+
+impl fmt::Debug for SharedFd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SharedFd({})", self.inner.fd)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let entry = io_uring::opcode::Close::new(io_uring::types::Fd(self.fd)).build();
+        let closed = crate::executor::try_current_driver().is_some_and(|d| d.push_detached(entry));
+        if !closed {
+            // SAFETY: we own the fd; nothing uses it after this.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+}

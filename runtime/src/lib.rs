@@ -1,0 +1,38 @@
+//! coring-runtime: the io_uring driver, the op API, the executor, timers
+//! and adaptive ring sizing behind `coring`.
+//!
+//! - [`ring`]: ring set-up and sizing ([`RingConfig`](ring::RingConfig),
+//!   `ENOMEM`/`EINVAL` fallbacks, [`RingInfo`](ring::RingInfo)).
+//! - [`op`]: the op API ([`OpCode`](op::OpCode), [`Op`](op::Op)) that the
+//!   net and fs crates build on.
+//! - [`buf`]: owned buffers ([`IoBuf`](buf::IoBuf), [`IoBufMut`](buf::IoBufMut)).
+//! - [`Runtime`], [`spawn`], [`JoinHandle`]: the executor.
+//! - [`time`]: sleeps, timeouts, intervals.
+//!
+//! ```
+//! use coring_runtime::{op::{Nop, Op}, spawn, time::sleep, Runtime};
+//! use std::time::Duration;
+//!
+//! let rt = Runtime::new()?;
+//! let n = rt.block_on(async {
+//!     let task = spawn(async { Op::new(Nop).await.map(|()| 7) });
+//!     sleep(Duration::from_millis(1)).await;
+//!     task.await.unwrap()
+//! })?;
+//! assert_eq!(n, 7);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod buf;
+mod builder;
+pub mod driver;
+mod executor;
+pub mod fd;
+pub mod op;
+pub mod ring;
+pub mod time;
+
+pub use builder::Builder;
+pub use executor::{spawn, stats, yield_now, JoinError, JoinHandle, Runtime, RuntimeStats};

@@ -1,0 +1,42 @@
+//! [`Timeout`]: a kernel timer (`IORING_OP_TIMEOUT`).
+//!
+//! The runtime's own `sleep` does not use this (it keeps timers in user
+//! space and bounds each park instead); this op is for callers who want a
+//! kernel-side timeout, e.g. one linked to another op.
+
+use super::{Completion, OpCode};
+use io_uring::{opcode, squeue, types};
+use std::{io, time::Duration};
+
+/// `IORING_OP_TIMEOUT`: completes after `duration`.
+pub struct Timeout {
+    ts: Box<types::Timespec>,
+}
+
+impl Timeout {
+    /// A timer of `duration`.
+    pub fn new(duration: Duration) -> Self {
+        Timeout {
+            ts: Box::new(types::Timespec::from(duration)),
+        }
+    }
+}
+
+// SAFETY: the SQE points at the boxed timespec, owned by the op.
+unsafe impl OpCode for Timeout {
+    type Output = io::Result<()>;
+    const CODE: u8 = opcode::Timeout::CODE;
+
+    fn build(&mut self) -> squeue::Entry {
+        opcode::Timeout::new(&*self.ts).build()
+    }
+
+    /// `Ok(())` when the timer fired (the kernel's `ETIME`).
+    fn complete(self, cqe: Completion) -> io::Result<()> {
+        match cqe.result() {
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => Ok(()),
+        }
+    }
+}

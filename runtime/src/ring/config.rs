@@ -1,0 +1,109 @@
+//! [`RingConfig`]: the sizing policy for one ring — the size wanted, the
+//! floor below which coring will not go, the setup flags wanted, and how
+//! the memlock budget is shared between rings that start together.
+
+use super::{RingSize, SetupFlags};
+use io_uring::IoUring;
+use std::{fmt, io, sync::Arc};
+
+/// The function that creates a ring of a given size with given flags.
+/// The default is [`super::setup_ring`]; tests swap in their own (e.g. one
+/// that fails with `ENOMEM` above some size) through
+/// [`RingConfig::setup_fn`].
+pub type SetupFn = Arc<dyn Fn(RingSize, SetupFlags) -> io::Result<IoUring> + Send + Sync>;
+
+/// How to size and set up a ring.
+#[derive(Clone)]
+pub struct RingConfig {
+    pub(crate) want: RingSize,
+    pub(crate) floor: RingSize,
+    pub(crate) flags: SetupFlags,
+    pub(crate) memlock_share: u32,
+    pub(crate) setup: Option<SetupFn>,
+}
+
+impl Default for RingConfig {
+    fn default() -> Self {
+        RingConfig {
+            want: RingSize { sq: 1024, cq: 4096 },
+            floor: RingSize { sq: 64, cq: 128 },
+            flags: SetupFlags::PREFERRED,
+            memlock_share: 1,
+            setup: None,
+        }
+    }
+}
+
+impl RingConfig {
+    /// The default policy: (1024 SQ, 4096 CQ) wanted, floor (64, 128),
+    /// [`SetupFlags::PREFERRED`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Submission queue entries wanted (rounded up to a power of two,
+    /// clamped to 32768). The CQ is raised to at least this.
+    pub fn entries(&mut self, sq: u32) -> &mut Self {
+        self.want = RingSize::normalized(sq, self.want.cq.max(sq));
+        self
+    }
+
+    /// Completion queue entries wanted (a power of two ≥ SQ, ≤ 65536). The
+    /// CQ bounds how many ops are in flight at once; more wait in a queue.
+    pub fn cq_entries(&mut self, cq: u32) -> &mut Self {
+        self.want = RingSize::normalized(self.want.sq, cq);
+        self
+    }
+
+    /// The smallest ring acceptable: below it, set-up fails with an error
+    /// instead of shrinking further. Default (64, 128).
+    pub fn floor(&mut self, sq: u32, cq: u32) -> &mut Self {
+        self.floor = RingSize::normalized(sq, cq);
+        self
+    }
+
+    /// The setup flags wanted. Flags the kernel rejects are dropped, newest
+    /// first (see [`SetupFlags::step_down`]).
+    pub fn flags(&mut self, flags: SetupFlags) -> &mut Self {
+        self.flags = flags;
+        self
+    }
+
+    /// How many rings are being started together and share what is left of
+    /// `RLIMIT_MEMLOCK` (the launcher sets this to the number of cores).
+    pub fn memlock_share(&mut self, rings: u32) -> &mut Self {
+        self.memlock_share = rings.max(1);
+        self
+    }
+
+    /// Replace the function that calls `io_uring_setup` (fault injection).
+    pub fn setup_fn(&mut self, f: SetupFn) -> &mut Self {
+        self.setup = Some(f);
+        self
+    }
+
+    /// The size wanted, after rounding.
+    pub fn wanted(&self) -> RingSize {
+        self.want
+    }
+
+    /// The floor, after rounding and never above the wanted size.
+    pub fn floor_size(&self) -> RingSize {
+        RingSize {
+            sq: self.floor.sq.min(self.want.sq),
+            cq: self.floor.cq.min(self.want.cq),
+        }
+    }
+}
+
+impl fmt::Debug for RingConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingConfig")
+            .field("want", &self.want)
+            .field("floor", &self.floor)
+            .field("flags", &self.flags)
+            .field("memlock_share", &self.memlock_share)
+            .field("setup_fn", &self.setup.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}

@@ -1,0 +1,351 @@
+//! The op API against the real ring: every shipped op, owned buffers,
+//! cancellation on drop, late completions, shutdown with ops in flight.
+
+mod common;
+
+use common::{open_fds, pipe};
+use coring::buf::{IoBuf, IoBufMut};
+use coring::runtime::{
+    fd::SharedFd,
+    op::{CancelFd, Close, Nop, Op, OpenAt, PollAdd, Read, Readv, Timeout, Write, Writev},
+    Runtime,
+};
+use coring::{spawn, yield_now};
+use std::{
+    cell::Cell,
+    io::Write as _,
+    os::fd::{AsRawFd, OwnedFd},
+    rc::Rc,
+    time::{Duration, Instant},
+};
+
+fn rt() -> Runtime {
+    Runtime::new().expect("runtime")
+}
+
+fn temp_file(name: &str) -> (std::path::PathBuf, std::fs::File) {
+    let dir = std::env::temp_dir().join(format!("coring-ops-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    (path, f)
+}
+
+#[test]
+fn nop_round_trips() {
+    let rt = rt();
+    rt.block_on(async {
+        for _ in 0..1000 {
+            Op::new(Nop).await.unwrap();
+        }
+    });
+    assert_eq!(rt.stats().driver.ops_in_flight, 0);
+}
+
+#[test]
+fn write_then_read_at_offsets() {
+    let rt = rt();
+    let (_path, f) = temp_file("rw");
+    let fd = SharedFd::new(OwnedFd::from(f));
+    rt.block_on(async {
+        let (n, buf) = Op::new(Write::new(&fd, b"hello world".to_vec(), 0)).await;
+        assert_eq!(n.unwrap(), 11);
+        assert_eq!(buf, b"hello world");
+        let (n, _) = Op::new(Write::new(&fd, &b"WORLD"[..], 6)).await;
+        assert_eq!(n.unwrap(), 5);
+        let (n, buf) = Op::new(Read::new(&fd, Vec::with_capacity(64), 0)).await;
+        assert_eq!(n.unwrap(), 11);
+        assert_eq!(buf, b"hello WORLD");
+        // Past the end: zero bytes, not an error.
+        let (n, buf) = Op::new(Read::new(&fd, Vec::with_capacity(8), 1000)).await;
+        assert_eq!(n.unwrap(), 0);
+        assert!(buf.is_empty());
+        // A slice reads into part of a buffer.
+        let (n, slice) = Op::new(Read::new(&fd, vec![b'.'; 10].slice(2..7), 6)).await;
+        assert_eq!(n.unwrap(), 5);
+        assert_eq!(slice.into_inner(), b"..WORLD...");
+    });
+}
+
+#[test]
+fn readv_writev_scatter_gather() {
+    let rt = rt();
+    let (_path, f) = temp_file("vec");
+    let fd = SharedFd::new(OwnedFd::from(f));
+    rt.block_on(async {
+        let bufs = vec![b"ab".to_vec(), b"cde".to_vec(), b"f".to_vec()];
+        let (n, bufs) = Op::new(Writev::new(&fd, bufs, 0)).await;
+        assert_eq!(n.unwrap(), 6);
+        assert_eq!(bufs.len(), 3);
+        let out = vec![Vec::with_capacity(4), Vec::with_capacity(4)];
+        let (n, out) = Op::new(Readv::new(&fd, out, 0)).await;
+        assert_eq!(n.unwrap(), 6);
+        assert_eq!(out[0], b"abcd");
+        assert_eq!(out[1], b"ef");
+    });
+}
+
+#[test]
+fn read_on_bad_fd_is_an_error_not_a_panic() {
+    let rt = rt();
+    let (r, w) = pipe();
+    let fd = SharedFd::new(r);
+    drop(w);
+    rt.block_on(async {
+        // A write to the read end of a pipe fails with EBADF.
+        let (res, _) = Op::new(Write::new(&fd, b"x".to_vec(), u64::MAX)).await;
+        assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::EBADF));
+    });
+}
+
+#[test]
+fn timeout_op_fires() {
+    let rt = rt();
+    rt.block_on(async {
+        let start = Instant::now();
+        Op::new(Timeout::new(Duration::from_millis(15))).await.unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(15));
+    });
+}
+
+#[test]
+fn poll_add_sees_readiness() {
+    let rt = rt();
+    let (r, w) = pipe();
+    let rfd = SharedFd::new(r);
+    rt.block_on(async move {
+        let mut w = std::fs::File::from(w);
+        let h = spawn({
+            let rfd = rfd.clone();
+            async move { Op::new(PollAdd::new(&rfd, libc::POLLIN as u32)).await }
+        });
+        yield_now().await;
+        assert!(!h.is_finished());
+        w.write_all(b"x").unwrap();
+        let ev = h.await.unwrap().unwrap();
+        assert!(ev & libc::POLLIN as u32 != 0);
+    });
+}
+
+#[test]
+fn close_op_closes() {
+    let rt = rt();
+    let (r, _w) = pipe();
+    let raw = r.as_raw_fd();
+    rt.block_on(async move {
+        Op::new(Close::new(r)).await.unwrap();
+    });
+    // SAFETY: fcntl on a closed fd only reports EBADF.
+    assert_eq!(unsafe { libc::fcntl(raw, libc::F_GETFD) }, -1);
+}
+
+#[test]
+fn cancel_fd_cancels_pending_reads() {
+    let rt = rt();
+    let (r, _w) = pipe();
+    let fd = SharedFd::new(r);
+    rt.block_on(async move {
+        let reads: Vec<_> = (0..3)
+            .map(|_| {
+                let fd = fd.clone();
+                spawn(async move { Op::new(Read::new(&fd, vec![0u8; 8], u64::MAX)).await.0 })
+            })
+            .collect();
+        yield_now().await;
+        yield_now().await;
+        let n = Op::new(CancelFd::new(&fd)).await.unwrap();
+        assert_eq!(n, 3);
+        for r in reads {
+            let e = r.await.unwrap().unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::ECANCELED));
+        }
+    });
+}
+
+/// A buffer that records when it is dropped.
+struct TrackedBuf {
+    data: Vec<u8>,
+    dropped: Rc<Cell<bool>>,
+}
+
+impl Drop for TrackedBuf {
+    fn drop(&mut self) {
+        self.dropped.set(true);
+    }
+}
+
+// SAFETY: delegates to the Vec, whose heap memory is stable.
+unsafe impl IoBuf for TrackedBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.data.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.data.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.data.capacity()
+    }
+}
+
+// SAFETY: as above.
+unsafe impl IoBufMut for TrackedBuf {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.data.as_mut_ptr()
+    }
+    unsafe fn set_init(&mut self, pos: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { self.data.set_init(pos) }
+    }
+}
+
+#[test]
+fn dropped_read_is_cancelled_and_buffer_lives_until_cqe() {
+    let rt = rt();
+    let (r, _w) = pipe();
+    let fd = SharedFd::new(r);
+    rt.block_on(async move {
+        let dropped = Rc::new(Cell::new(false));
+        let buf = TrackedBuf {
+            data: Vec::with_capacity(64),
+            dropped: dropped.clone(),
+        };
+        let mut op = Op::new(Read::new(&fd, buf, u64::MAX));
+        // Poll once so the read is submitted, then drop it mid-flight.
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+        assert_eq!(coring::runtime::stats().driver.ops_in_flight, 1);
+        drop(op);
+        // The kernel may still write into the buffer: it must be alive.
+        assert!(!dropped.get(), "buffer freed while the read was in flight");
+        assert_eq!(coring::runtime::stats().driver.ops_in_flight, 1);
+        // Let the cancel and the read's CQE come back.
+        let start = Instant::now();
+        while coring::runtime::stats().driver.ops_in_flight != 0 {
+            assert!(start.elapsed() < Duration::from_secs(2), "cancel never completed");
+            coring::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(dropped.get(), "buffer not released after the CQE");
+        assert_eq!(coring::runtime::stats().driver.ops_cancelled, 1);
+    });
+    assert_eq!(rt.stats().driver.ops_in_flight, 0);
+}
+
+use std::future::Future as _;
+
+#[test]
+fn late_open_completion_closes_its_fd() {
+    let rt = rt();
+    let (path, _f) = temp_file("late-open");
+    let before = open_fds();
+    rt.block_on(async {
+        for _ in 0..50 {
+            let mut op = Op::new(OpenAt::new(&path, libc::O_RDONLY, 0).unwrap());
+            let waker = futures::task::noop_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+            drop(op);
+        }
+        let start = Instant::now();
+        while coring::runtime::stats().driver.ops_in_flight != 0 {
+            assert!(start.elapsed() < Duration::from_secs(2));
+            coring::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Closes go through the ring too; give them a turn.
+        coring::time::sleep(Duration::from_millis(5)).await;
+    });
+    assert_eq!(open_fds(), before, "fds from late OPENAT completions leaked");
+}
+
+#[test]
+fn open_missing_path_is_enoent() {
+    let rt = rt();
+    rt.block_on(async {
+        let e = Op::new(OpenAt::new("/nonexistent/coring".as_ref(), libc::O_RDONLY, 0).unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    });
+}
+
+#[test]
+fn drop_runtime_with_1000_ops_in_flight_returns_promptly() {
+    let (r, w) = pipe();
+    let fd = SharedFd::new(r);
+    let start;
+    {
+        let rt = rt();
+        rt.block_on(async {
+            for _ in 0..1000 {
+                let fd = fd.clone();
+                drop(spawn(async move { Op::new(Read::new(&fd, vec![0u8; 16], u64::MAX)).await }));
+            }
+            // Tasks run 128 per loop turn; wait until all reads are submitted.
+            let t = Instant::now();
+            while coring::runtime::stats().driver.ops_in_flight < 1000 {
+                assert!(t.elapsed() < Duration::from_secs(2));
+                yield_now().await;
+            }
+            assert_eq!(coring::runtime::stats().driver.ops_in_flight, 1000);
+        });
+        start = Instant::now();
+    }
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "runtime drop took {took:?}");
+    drop(w);
+}
+
+#[test]
+fn op_future_kept_past_runtime_drop_resolves_cancelled() {
+    let (r, _w) = pipe();
+    let fd = SharedFd::new(r);
+    let mut op = Op::new(Read::new(&fd, vec![0u8; 8], u64::MAX));
+    {
+        let rt = rt();
+        rt.block_on(async {
+            let waker = futures::task::noop_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+        });
+    }
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    match std::pin::Pin::new(&mut op).poll(&mut cx) {
+        std::task::Poll::Ready((res, buf)) => {
+            assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+            assert_eq!(buf.capacity(), 8);
+        }
+        std::task::Poll::Pending => panic!("op pending after its runtime shut down"),
+    }
+}
+
+#[test]
+#[should_panic(expected = "outside a coring runtime")]
+fn op_outside_runtime_panics_clearly() {
+    let mut op = Op::new(Nop);
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    let _ = std::pin::Pin::new(&mut op).poll(&mut cx);
+}
+
+#[test]
+fn ops_from_many_tasks_all_complete() {
+    let rt = rt();
+    rt.block_on(async {
+        let hs: Vec<_> = (0..10_000)
+            .map(|_| spawn(async { Op::new(Nop).await }))
+            .collect();
+        for h in hs {
+            h.await.unwrap().unwrap();
+        }
+    });
+    let s = rt.stats().driver;
+    assert_eq!(s.ops_in_flight, 0);
+    assert!(s.ops_submitted >= 10_000);
+}
