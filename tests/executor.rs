@@ -18,7 +18,9 @@ fn rt() -> Runtime {
 fn spawn_and_join_100k_tasks() {
     let rt = rt();
     let sum = rt.block_on(async {
-        let handles: Vec<_> = (0..100_000u64).map(|i| spawn(async move { i * 2 })).collect();
+        let handles: Vec<_> = (0..100_000u64)
+            .map(|i| spawn(async move { i * 2 }))
+            .collect();
         let mut sum = 0;
         for h in handles {
             sum += h.await.unwrap();
@@ -77,7 +79,11 @@ fn abort_cancels_and_drops_the_future() {
         assert!(err.is_cancelled(), "{err}");
         yield_now().await;
         assert!(*dropped.borrow(), "aborted task's future was not dropped");
-        assert_eq!(coring::runtime::stats().timers, 0, "aborted sleep left a timer");
+        assert_eq!(
+            coring::runtime::stats().timers,
+            0,
+            "aborted sleep left a timer"
+        );
     });
 }
 
@@ -210,7 +216,10 @@ fn timeout_fires_and_passes() {
         let r = timeout(Duration::from_millis(20), sleep(Duration::from_secs(10))).await;
         assert!(r.is_err());
         let waited = start.elapsed();
-        assert!(waited >= Duration::from_millis(20) && waited < Duration::from_secs(2), "{waited:?}");
+        assert!(
+            waited >= Duration::from_millis(20) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
         let ok = timeout(Duration::from_secs(10), async { 5 }).await;
         assert_eq!(ok, Ok(5));
         let e: std::io::Error = r.unwrap_err().into();
@@ -274,7 +283,9 @@ fn busy_tasks_do_not_starve_io() {
         });
         // A timer and an op still complete while a task spins.
         sleep(Duration::from_millis(5)).await;
-        coring::runtime::op::Op::new(coring::runtime::op::Nop).await.unwrap();
+        coring::runtime::op::Op::new(coring::runtime::op::Nop)
+            .await
+            .unwrap();
         stop.set(true);
         spinner.await.unwrap();
     });

@@ -27,7 +27,9 @@ impl SharedFd {
     /// Takes ownership of `fd`.
     pub fn new(fd: OwnedFd) -> Self {
         SharedFd {
-            inner: Rc::new(Inner { fd: fd.into_raw_fd() }),
+            inner: Rc::new(Inner {
+                fd: fd.into_raw_fd(),
+            }),
         }
     }
 

@@ -49,7 +49,9 @@ impl<T: IoBuf> Deref for Slice<T> {
     fn deref(&self) -> &[u8] {
         let init = self.buf.bytes_init().clamp(self.begin, self.end);
         // SAFETY: begin..init lies within the initialized part of the buffer.
-        unsafe { std::slice::from_raw_parts(self.buf.stable_ptr().add(self.begin), init - self.begin) }
+        unsafe {
+            std::slice::from_raw_parts(self.buf.stable_ptr().add(self.begin), init - self.begin)
+        }
     }
 }
 
@@ -59,7 +61,10 @@ impl<T: IoBufMut> DerefMut for Slice<T> {
         // SAFETY: begin..init lies within the initialized part of the buffer,
         // and we hold the buffer mutably.
         unsafe {
-            std::slice::from_raw_parts_mut(self.buf.stable_mut_ptr().add(self.begin), init - self.begin)
+            std::slice::from_raw_parts_mut(
+                self.buf.stable_mut_ptr().add(self.begin),
+                init - self.begin,
+            )
         }
     }
 }

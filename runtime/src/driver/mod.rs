@@ -76,7 +76,11 @@ pub struct DriverHandle {
 impl DriverHandle {
     pub(crate) fn new(ring: IoUring, info: RingInfo, wake: WakeFd) -> Self {
         let mut probe = Probe::new();
-        let probe = ring.submitter().register_probe(&mut probe).ok().map(|_| probe);
+        let probe = ring
+            .submitter()
+            .register_probe(&mut probe)
+            .ok()
+            .map(|_| probe);
         let ext_arg = ring.params().is_feature_ext_arg();
         let limit = ring.params().cq_entries() as usize;
         memlock::charge(info.memlock_bytes);
@@ -105,7 +109,12 @@ impl DriverHandle {
     /// Pushes an op's SQE; returns its token, or the completion to report
     /// at once if it cannot be submitted (unsupported opcode, closed
     /// driver, submit failure).
-    pub(crate) fn push(&self, opcode: u8, entry: squeue::Entry, waker: &Waker) -> Result<Token, Completion> {
+    pub(crate) fn push(
+        &self,
+        opcode: u8,
+        entry: squeue::Entry,
+        waker: &Waker,
+    ) -> Result<Token, Completion> {
         let mut d = self.inner.borrow_mut();
         if d.closed {
             return Err(Completion::error(libc::ECANCELED));
@@ -142,8 +151,12 @@ impl DriverHandle {
         };
         match &mut slot.state {
             SlotState::Done(_) => {
-                let Some(slot) = d.slots.remove(token) else { unreachable!() };
-                let SlotState::Done(c) = slot.state else { unreachable!() };
+                let Some(slot) = d.slots.remove(token) else {
+                    unreachable!()
+                };
+                let SlotState::Done(c) = slot.state else {
+                    unreachable!()
+                };
                 Poll::Ready(c)
             }
             SlotState::Waiting(w) => {
@@ -153,7 +166,9 @@ impl DriverHandle {
                 }
                 Poll::Pending
             }
-            SlotState::Orphan(_) | SlotState::Dropped => Poll::Ready(Completion::error(libc::ECANCELED)),
+            SlotState::Orphan(_) | SlotState::Dropped => {
+                Poll::Ready(Completion::error(libc::ECANCELED))
+            }
         }
     }
 
@@ -182,7 +197,9 @@ impl DriverHandle {
                 slot.state = SlotState::Orphan(orphan);
                 d.stats.ops_cancelled += 1;
                 if !d.closed {
-                    let cancel = opcode::AsyncCancel::new(token.user_data()).build().user_data(IGNORE);
+                    let cancel = opcode::AsyncCancel::new(token.user_data())
+                        .build()
+                        .user_data(IGNORE);
                     if d.push_sqe(&cancel).is_err() {
                         tracing::warn!("could not submit a cancel; the op will finish on its own");
                     }
@@ -274,7 +291,9 @@ impl DriverHandle {
             d.closed = true;
             // Ops still in the backlog never reached the kernel.
             while let Some(e) = d.backlog.pop_front() {
-                let Some(token) = Token::from_user_data(e.get_user_data()) else { continue };
+                let Some(token) = Token::from_user_data(e.get_user_data()) else {
+                    continue;
+                };
                 if let Some(slot) = d.slots.get_mut(token) {
                     match std::mem::replace(&mut slot.state, SlotState::Dropped) {
                         SlotState::Waiting(w) => {
@@ -328,7 +347,10 @@ impl DriverHandle {
                 if d.wakers.is_empty() && d.orphans.is_empty() {
                     return;
                 }
-                (std::mem::take(&mut d.wakers), std::mem::take(&mut d.orphans))
+                (
+                    std::mem::take(&mut d.wakers),
+                    std::mem::take(&mut d.orphans),
+                )
             };
             for w in wakers.drain(..) {
                 w.wake();
@@ -433,7 +455,9 @@ impl Driver {
                 // Pre-5.11 kernels: a timeout SQE bounds the wait. The kernel
                 // copies the timespec when it prepares the SQE.
                 *self.park_timeout = types::Timespec::from(t);
-                let e = opcode::Timeout::new(&*self.park_timeout).build().user_data(IGNORE);
+                let e = opcode::Timeout::new(&*self.park_timeout)
+                    .build()
+                    .user_data(IGNORE);
                 let _ = self.push_sqe(&e);
                 self.ring.submitter().submit_and_wait(want)
             }
@@ -477,8 +501,12 @@ impl Driver {
                         self.stats.remote_wakes += 1;
                     }
                     data => {
-                        let Some(token) = Token::from_user_data(data) else { continue };
-                        let Some(slot) = self.slots.get_mut(token) else { continue };
+                        let Some(token) = Token::from_user_data(data) else {
+                            continue;
+                        };
+                        let Some(slot) = self.slots.get_mut(token) else {
+                            continue;
+                        };
                         match std::mem::replace(&mut slot.state, SlotState::Done(c)) {
                             SlotState::Waiting(w) => self.wakers.extend(w),
                             SlotState::Orphan(o) => {
@@ -502,7 +530,9 @@ impl Driver {
     /// Moves backlog SQEs into the SQ while the CQ has room.
     fn refill(&mut self) {
         while self.in_flight < self.limit {
-            let Some(entry) = self.backlog.pop_front() else { return };
+            let Some(entry) = self.backlog.pop_front() else {
+                return;
+            };
             if let Some(token) = Token::from_user_data(entry.get_user_data()) {
                 match self.slots.get_mut(token) {
                     Some(slot) if matches!(slot.state, SlotState::Dropped) => {
@@ -515,9 +545,13 @@ impl Driver {
             }
             if let Err(e) = self.push_sqe(&entry) {
                 // Report the failure to the op instead of losing it.
-                if let Some(slot) = Token::from_user_data(entry.get_user_data()).and_then(|t| self.slots.get_mut(t)) {
+                if let Some(slot) =
+                    Token::from_user_data(entry.get_user_data()).and_then(|t| self.slots.get_mut(t))
+                {
                     let c = Completion::error(e.raw_os_error().unwrap_or(libc::EIO));
-                    if let SlotState::Waiting(w) = std::mem::replace(&mut slot.state, SlotState::Done(c)) {
+                    if let SlotState::Waiting(w) =
+                        std::mem::replace(&mut slot.state, SlotState::Done(c))
+                    {
                         self.wakers.extend(w);
                     }
                 }
@@ -540,7 +574,9 @@ impl Driver {
     fn cancel_all(&mut self) {
         // One cancel-any (5.19+) cancels every op; older kernels get one
         // cancel per op.
-        let any = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(IGNORE);
+        let any = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+            .build()
+            .user_data(IGNORE);
         let supported = self
             .probe
             .as_ref()
@@ -549,7 +585,9 @@ impl Driver {
             return;
         }
         for token in self.slots.tokens() {
-            let e = opcode::AsyncCancel::new(token.user_data()).build().user_data(IGNORE);
+            let e = opcode::AsyncCancel::new(token.user_data())
+                .build()
+                .user_data(IGNORE);
             let _ = self.push_sqe(&e);
         }
         let e = opcode::AsyncCancel::new(WAKE).build().user_data(IGNORE);

@@ -87,12 +87,17 @@ impl Slots {
             queued,
             state: SlotState::Waiting(Some(waker)),
         });
-        assert!(key < (u32::MAX - 16) as usize, "coring: more than 4 billion ops in flight");
+        assert!(
+            key < (u32::MAX - 16) as usize,
+            "coring: more than 4 billion ops in flight"
+        );
         Token::new(key, gen)
     }
 
     pub(crate) fn get_mut(&mut self, token: Token) -> Option<&mut Slot> {
-        self.slab.get_mut(token.key()).filter(|s| s.gen == token.gen())
+        self.slab
+            .get_mut(token.key())
+            .filter(|s| s.gen == token.gen())
     }
 
     pub(crate) fn remove(&mut self, token: Token) -> Option<Slot> {
@@ -108,7 +113,10 @@ impl Slots {
 
     /// Tokens of every slot, for shutdown.
     pub(crate) fn tokens(&self) -> Vec<Token> {
-        self.slab.iter().map(|(k, s)| Token::new(k, s.gen)).collect()
+        self.slab
+            .iter()
+            .map(|(k, s)| Token::new(k, s.gen))
+            .collect()
     }
 }
 

@@ -32,7 +32,10 @@ impl WakeFd {
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
             let e = io::Error::last_os_error();
-            return Err(io::Error::new(e.kind(), format!("coring: eventfd for cross-thread wakes: {e}")));
+            return Err(io::Error::new(
+                e.kind(),
+                format!("coring: eventfd for cross-thread wakes: {e}"),
+            ));
         }
         Ok(WakeFd {
             // SAFETY: fd is a fresh eventfd that nothing else owns.

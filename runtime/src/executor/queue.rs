@@ -40,10 +40,15 @@ impl Shared {
     pub(crate) fn schedule(&self, runnable: Runnable) {
         let mut runnable = Some(runnable);
         context::with_if(self.id, |ctx| {
-            ctx.local.borrow_mut().push_back(runnable.take().expect("scheduled once"));
+            ctx.local
+                .borrow_mut()
+                .push_back(runnable.take().expect("scheduled once"));
         });
         if let Some(r) = runnable {
-            self.remote.lock().unwrap_or_else(|e| e.into_inner()).push_back(r);
+            self.remote
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(r);
             self.remote_len.fetch_add(1, SeqCst);
             self.notify();
         }

@@ -158,7 +158,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("finished", &self.is_finished()).finish()
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
 
@@ -185,7 +187,8 @@ impl JoinError {
 
     /// The panic payload; panics if the task was cancelled instead.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.panic.expect("JoinError::into_panic on a cancelled task")
+        self.panic
+            .expect("JoinError::into_panic on a cancelled task")
     }
 
     /// The panic message, if the payload was a string.

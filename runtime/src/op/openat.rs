@@ -46,7 +46,8 @@ unsafe impl OpCode for OpenAt {
 
     fn complete(self, cqe: Completion) -> io::Result<SharedFd> {
         // SAFETY: a successful OPENAT returns a new fd that nothing else owns.
-        cqe.result().map(|fd| unsafe { SharedFd::from_raw(fd as i32) })
+        cqe.result()
+            .map(|fd| unsafe { SharedFd::from_raw(fd as i32) })
     }
 
     fn complete_orphan(self, cqe: Completion) {

@@ -14,7 +14,10 @@ pub struct PollAdd {
 impl PollAdd {
     /// Waits for any of `events` on `fd`.
     pub fn new(fd: &SharedFd, events: u32) -> Self {
-        PollAdd { fd: fd.clone(), events }
+        PollAdd {
+            fd: fd.clone(),
+            events,
+        }
     }
 }
 

@@ -41,9 +41,13 @@ unsafe impl<B: IoBufMut> OpCode for Readv<B> {
                 iov_len: b.bytes_total(),
             })
             .collect();
-        opcode::Readv::new(types::Fd(self.fd.raw()), self.iovecs.as_ptr(), self.iovecs.len() as u32)
-            .offset(self.offset)
-            .build()
+        opcode::Readv::new(
+            types::Fd(self.fd.raw()),
+            self.iovecs.as_ptr(),
+            self.iovecs.len() as u32,
+        )
+        .offset(self.offset)
+        .build()
     }
 
     fn complete(mut self, cqe: Completion) -> Self::Output {

@@ -41,9 +41,13 @@ unsafe impl<B: IoBuf> OpCode for Writev<B> {
                 iov_len: b.bytes_init(),
             })
             .collect();
-        opcode::Writev::new(types::Fd(self.fd.raw()), self.iovecs.as_ptr(), self.iovecs.len() as u32)
-            .offset(self.offset)
-            .build()
+        opcode::Writev::new(
+            types::Fd(self.fd.raw()),
+            self.iovecs.as_ptr(),
+            self.iovecs.len() as u32,
+        )
+        .offset(self.offset)
+        .build()
     }
 
     fn complete(self, cqe: Completion) -> Self::Output {

@@ -123,11 +123,9 @@ mod tests {
         // DEFER_TASKRUN gives way to COOP_TASKRUN, keeping TASKRUN_FLAG valid.
         assert!(seen[2].contains(SetupFlags::COOP_TASKRUN));
         assert!(seen[2].contains(SetupFlags::TASKRUN_FLAG));
-        assert!(seen
-            .iter()
-            .all(|f| !f.contains(SetupFlags::TASKRUN_FLAG)
-                || f.contains(SetupFlags::COOP_TASKRUN)
-                || f.contains(SetupFlags::DEFER_TASKRUN)));
+        assert!(seen.iter().all(|f| !f.contains(SetupFlags::TASKRUN_FLAG)
+            || f.contains(SetupFlags::COOP_TASKRUN)
+            || f.contains(SetupFlags::DEFER_TASKRUN)));
     }
 
     #[test]

@@ -18,7 +18,11 @@ pub struct SetupAttempt {
 
 impl fmt::Display for SetupAttempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(SQ {}, CQ {}, {}): ", self.size.sq, self.size.cq, self.flags)?;
+        write!(
+            f,
+            "(SQ {}, CQ {}, {}): ",
+            self.size.sq, self.size.cq, self.flags
+        )?;
         match self.errno {
             None => f.write_str("ok"),
             Some(e) => write!(f, "{}", errno_name(e)),
@@ -111,7 +115,11 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
         };
         match result {
             Ok(ring) => {
-                attempts.push(SetupAttempt { size, flags, errno: None });
+                attempts.push(SetupAttempt {
+                    size,
+                    flags,
+                    errno: None,
+                });
                 let granted = RingSize {
                     sq: ring.params().sq_entries(),
                     cq: ring.params().cq_entries(),
@@ -130,7 +138,11 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
             }
             Err(err) => {
                 let errno = err.raw_os_error().unwrap_or(0);
-                attempts.push(SetupAttempt { size, flags, errno: Some(errno) });
+                attempts.push(SetupAttempt {
+                    size,
+                    flags,
+                    errno: Some(errno),
+                });
                 match errno {
                     libc::ENOMEM => {
                         if let Some(next) = size.step_down(floor) {
@@ -152,7 +164,10 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
                     _ => {
                         return Err(io::Error::new(
                             err.kind(),
-                            format!("io_uring_setup failed: {err}; attempts: {}", list(&attempts)),
+                            format!(
+                                "io_uring_setup failed: {err}; attempts: {}",
+                                list(&attempts)
+                            ),
                         ))
                     }
                 }
@@ -183,7 +198,11 @@ fn report(info: &RingInfo) {
 }
 
 fn list(attempts: &[SetupAttempt]) -> String {
-    attempts.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("; ")
+    attempts
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn out_of_memory(config: &RingConfig, attempts: &[SetupAttempt], budget: Option<u64>) -> io::Error {

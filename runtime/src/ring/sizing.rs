@@ -49,14 +49,20 @@ impl RingSize {
     /// The next smaller size to try after `ENOMEM`, or `None` at the floor.
     pub fn step_down(self, floor: RingSize) -> Option<RingSize> {
         let next = if self.cq > 2 * self.sq && self.cq / 2 >= floor.cq {
-            RingSize { sq: self.sq, cq: self.cq / 2 }
+            RingSize {
+                sq: self.sq,
+                cq: self.cq / 2,
+            }
         } else if self.sq / 2 >= floor.sq {
             RingSize {
                 sq: self.sq / 2,
                 cq: (self.cq / 2).max(floor.cq).max(self.sq / 2),
             }
         } else if self.cq / 2 >= floor.cq.max(self.sq) {
-            RingSize { sq: self.sq, cq: self.cq / 2 }
+            RingSize {
+                sq: self.sq,
+                cq: self.cq / 2,
+            }
         } else {
             return None;
         };
@@ -92,7 +98,10 @@ mod tests {
     #[test]
     fn bytes_match_the_kernel_formula() {
         // (4096, 65536) = 325 pages, measured on this kernel's memlock.
-        let s = RingSize { sq: 4096, cq: 65536 };
+        let s = RingSize {
+            sq: 4096,
+            cq: 65536,
+        };
         assert_eq!(s.memlock_bytes(false), 325 * 4096);
         // cgroup: 257 pages rounds to 512, 64 to 64: 2.25 MiB.
         assert_eq!(s.cgroup_bytes(false), (512 + 64) * 4096);
@@ -101,14 +110,23 @@ mod tests {
     #[test]
     fn normalize_rounds_and_clamps() {
         assert_eq!(RingSize::normalized(100, 0), RingSize { sq: 128, cq: 256 });
-        assert_eq!(RingSize::normalized(1 << 20, 1 << 20), RingSize { sq: 32768, cq: 65536 });
+        assert_eq!(
+            RingSize::normalized(1 << 20, 1 << 20),
+            RingSize {
+                sq: 32768,
+                cq: 65536
+            }
+        );
         assert_eq!(RingSize::normalized(64, 16), RingSize { sq: 64, cq: 64 });
     }
 
     #[test]
     fn ladder_halves_cq_then_both_and_stops_at_floor() {
         let floor = RingSize { sq: 64, cq: 128 };
-        let mut s = RingSize { sq: 4096, cq: 65536 };
+        let mut s = RingSize {
+            sq: 4096,
+            cq: 65536,
+        };
         let mut steps = vec![s];
         while let Some(n) = s.step_down(floor) {
             assert!(n.memlock_bytes(false) < s.memlock_bytes(false));
@@ -116,7 +134,13 @@ mod tests {
             s = n;
             steps.push(s);
         }
-        assert_eq!(steps[1], RingSize { sq: 4096, cq: 32768 });
+        assert_eq!(
+            steps[1],
+            RingSize {
+                sq: 4096,
+                cq: 32768
+            }
+        );
         assert_eq!(steps[4], RingSize { sq: 4096, cq: 8192 });
         assert_eq!(steps[5], RingSize { sq: 2048, cq: 4096 });
         assert_eq!(s, floor);
@@ -125,7 +149,10 @@ mod tests {
     #[test]
     fn budget_picks_the_largest_fitting_size() {
         let floor = RingSize { sq: 64, cq: 128 };
-        let want = RingSize { sq: 4096, cq: 65536 };
+        let want = RingSize {
+            sq: 4096,
+            cq: 65536,
+        };
         let got = want.fit_budget(floor, 512 * 1024, false).unwrap();
         assert!(got.memlock_bytes(false) <= 512 * 1024);
         assert!(got.step_down(floor).is_some());

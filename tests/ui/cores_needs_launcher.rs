@@ -1,0 +1,2 @@
+#[coring::main(cores = "all")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[coring::main(entries = "256")]
+async fn main() {}

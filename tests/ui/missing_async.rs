@@ -1,0 +1,2 @@
+#[coring::main]
+fn main() {}

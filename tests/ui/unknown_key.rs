@@ -1,0 +1,2 @@
+#[coring::main(entires = 256)]
+async fn main() {}
