@@ -58,6 +58,8 @@ pub(crate) struct Driver {
     ext_arg: bool,
     park_timeout: Box<types::Timespec>,
     wake: WakeFd,
+    /// Where the armed eventfd read writes; boxed so it stays put.
+    wake_buf: Box<u64>,
     wake_armed: bool,
     closed: bool,
     info: RingInfo,
@@ -94,6 +96,7 @@ impl DriverHandle {
             ext_arg,
             park_timeout: Box::new(types::Timespec::new()),
             wake,
+            wake_buf: Box::new(0),
             wake_armed: false,
             closed: false,
             info,
@@ -565,7 +568,8 @@ impl Driver {
         if self.wake_armed || self.closed {
             return;
         }
-        let entry = self.wake.read_entry().user_data(WAKE);
+        let buf: *mut u64 = &mut *self.wake_buf;
+        let entry = self.wake.read_entry(buf).user_data(WAKE);
         if self.push_sqe(&entry).is_ok() {
             self.wake_armed = true;
         }

@@ -16,15 +16,7 @@ use std::{
 #[derive(Clone)]
 pub(crate) struct WakeFd {
     fd: Arc<OwnedFd>,
-    /// Where the armed read writes the counter. Boxed so it stays put.
-    buf: Arc<std::cell::UnsafeCell<u64>>,
 }
-
-// SAFETY: `buf` is written only by the kernel for the ring's one armed read
-// and never read by userspace; the eventfd is thread safe.
-unsafe impl Send for WakeFd {}
-// SAFETY: as above.
-unsafe impl Sync for WakeFd {}
 
 impl WakeFd {
     pub(crate) fn new() -> io::Result<Self> {
@@ -40,13 +32,13 @@ impl WakeFd {
         Ok(WakeFd {
             // SAFETY: fd is a fresh eventfd that nothing else owns.
             fd: Arc::new(unsafe { OwnedFd::from_raw_fd(fd) }),
-            buf: Arc::new(std::cell::UnsafeCell::new(0)),
         })
     }
 
-    /// The read SQE the driver keeps armed.
-    pub(crate) fn read_entry(&self) -> squeue::Entry {
-        opcode::Read::new(types::Fd(self.fd.as_raw_fd()), self.buf.get().cast(), 8).build()
+    /// The read SQE the driver keeps armed; the kernel writes the counter
+    /// into `buf`, which the driver owns for as long as the ring lives.
+    pub(crate) fn read_entry(&self, buf: *mut u64) -> squeue::Entry {
+        opcode::Read::new(types::Fd(self.fd.as_raw_fd()), buf.cast(), 8).build()
     }
 
     /// Wakes the ring (from any thread).
