@@ -362,3 +362,76 @@ fn ops_from_many_tasks_all_complete() {
     assert_eq!(s.ops_in_flight, 0);
     assert!(s.ops_submitted >= 10_000);
 }
+
+/// A multishot poll, defined outside the runtime through the public API.
+struct PollMulti {
+    fd: SharedFd,
+}
+
+// SAFETY: the SQE names the fd, kept open by the SharedFd; no memory.
+unsafe impl coring::runtime::op::MultishotCode for PollMulti {
+    type Item = std::io::Result<u32>;
+    const CODE: u8 = coring::runtime::io_uring::opcode::PollAdd::CODE;
+
+    fn build(&mut self) -> coring::runtime::io_uring::squeue::Entry {
+        coring::runtime::io_uring::opcode::PollAdd::new(coring::runtime::io_uring::types::Fd(self.fd.raw()), libc::POLLIN as u32)
+            .multi(true)
+            .build()
+    }
+
+    fn item(&mut self, cqe: coring::runtime::op::Completion) -> Self::Item {
+        cqe.result()
+    }
+}
+
+#[test]
+fn multishot_stream_yields_each_completion_and_cancels_on_drop() {
+    use futures::StreamExt;
+    use std::io::Read as _;
+    let rt = rt();
+    let (r, w) = pipe();
+    let mut reader = std::fs::File::from(r.try_clone().unwrap());
+    let fd = SharedFd::new(r);
+    let mut w = std::fs::File::from(w);
+    rt.block_on(async move {
+        let mut stream = coring::runtime::op::MultiOp::new(PollMulti { fd: fd.clone() });
+        for i in 0..5u8 {
+            w.write_all(&[i]).unwrap();
+            let ev = stream.next().await.expect("stream ended early").unwrap();
+            assert!(ev & libc::POLLIN as u32 != 0);
+            let mut b = [0u8; 1];
+            reader.read_exact(&mut b).unwrap();
+            assert_eq!(b[0], i);
+        }
+        assert_eq!(coring::runtime::stats().driver.ops_in_flight, 1);
+        drop(stream);
+        let start = Instant::now();
+        while coring::runtime::stats().driver.ops_in_flight != 0 {
+            assert!(start.elapsed() < Duration::from_secs(2), "multishot cancel never completed");
+            coring::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+}
+
+#[test]
+fn runtime_local_is_per_runtime_and_dropped_after_the_ring() {
+    struct Pool(Rc<Cell<u32>>);
+    impl Drop for Pool {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    {
+        let rt = rt();
+        let d = drops.clone();
+        rt.block_on(async move {
+            let a = coring::runtime::runtime_local(|| Pool(d.clone()));
+            let b = coring::runtime::runtime_local(|| Pool(d.clone()));
+            assert!(Rc::ptr_eq(&a, &b));
+            assert!(coring::runtime::runtime_id().is_some());
+        });
+        assert_eq!(drops.get(), 0);
+    }
+    assert_eq!(drops.get(), 1);
+}

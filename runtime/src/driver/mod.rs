@@ -37,8 +37,15 @@ use std::{
 /// owned them. They live in the driver until the op's CQE arrives; then
 /// `complete` runs (e.g. closing an fd the late completion produced).
 pub trait Orphan {
-    /// The op's CQE arrived.
+    /// The op's last CQE arrived.
     fn complete(self: Box<Self>, cqe: Completion);
+
+    /// A multishot op's CQE with `IORING_CQE_F_MORE` arrived (more follow).
+    /// Runs while the driver is borrowed: it must not submit ops (dropping
+    /// a `SharedFd` is fine; it falls back to `close(2)`).
+    fn complete_more(&mut self, cqe: Completion) {
+        let _ = cqe;
+    }
 }
 
 /// How long shutdown waits for cancelled ops before it leaks their
@@ -117,6 +124,7 @@ impl DriverHandle {
         opcode: u8,
         entry: squeue::Entry,
         waker: &Waker,
+        multishot: bool,
     ) -> Result<Token, Completion> {
         let mut d = self.inner.borrow_mut();
         if d.closed {
@@ -128,7 +136,16 @@ impl DriverHandle {
             }
         }
         let queued = !d.has_room();
-        let token = d.slots.insert(waker.clone(), queued);
+        let state = if multishot {
+            SlotState::Stream {
+                queue: VecDeque::new(),
+                waker: Some(waker.clone()),
+                finished: false,
+            }
+        } else {
+            SlotState::Waiting(Some(waker.clone()))
+        };
+        let token = d.slots.insert(state, queued);
         let entry = entry.user_data(token.user_data());
         d.stats.ops_submitted += 1;
         if queued {
@@ -169,10 +186,39 @@ impl DriverHandle {
                 }
                 Poll::Pending
             }
-            SlotState::Orphan(_) | SlotState::Dropped => {
+            SlotState::Orphan(_) | SlotState::Dropped | SlotState::Stream { .. } => {
                 Poll::Ready(Completion::error(libc::ECANCELED))
             }
         }
+    }
+
+    /// Polls a multishot op's slot for its next completion; `None` once the
+    /// last one was taken (the slot is then freed).
+    pub(crate) fn poll_stream(&self, token: Token, waker: &Waker) -> Poll<Option<Completion>> {
+        let mut d = self.inner.borrow_mut();
+        let Some(slot) = d.slots.get_mut(token) else {
+            return Poll::Ready(None);
+        };
+        let SlotState::Stream {
+            queue,
+            waker: w,
+            finished,
+        } = &mut slot.state
+        else {
+            return Poll::Ready(None);
+        };
+        if let Some(c) = queue.pop_front() {
+            return Poll::Ready(Some(c));
+        }
+        if *finished {
+            d.slots.remove(token);
+            return Poll::Ready(None);
+        }
+        match w {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *w = Some(waker.clone()),
+        }
+        Poll::Pending
     }
 
     /// The op's future was dropped before its completion was taken: keep
@@ -185,6 +231,39 @@ impl DriverHandle {
             drop(orphan);
             return;
         };
+        if let SlotState::Stream {
+            queue, finished, ..
+        } = &mut slot.state
+        {
+            let pending: Vec<Completion> = queue.drain(..).collect();
+            let finished = *finished;
+            let mut orphan = orphan;
+            if finished || slot.queued {
+                d.slots.remove(token);
+                drop(d);
+                let last = pending.len().checked_sub(1);
+                for (i, c) in pending.into_iter().enumerate() {
+                    if Some(i) == last && finished {
+                        orphan.complete(c);
+                        return;
+                    }
+                    orphan.complete_more(c);
+                }
+                return;
+            }
+            for c in pending {
+                orphan.complete_more(c);
+            }
+            slot.state = SlotState::Orphan(orphan);
+            d.stats.ops_cancelled += 1;
+            let cancel = opcode::AsyncCancel::new(token.user_data())
+                .build()
+                .user_data(IGNORE);
+            let _ = d.push_sqe(&cancel);
+            drop(d);
+            self.flush();
+            return;
+        }
         match slot.state {
             SlotState::Done(c) => {
                 d.slots.remove(token);
@@ -268,6 +347,12 @@ impl DriverHandle {
         self.flush();
     }
 
+    /// Runs `f` with the ring's submitter, for registrations.
+    pub(crate) fn with_submitter<R>(&self, f: impl FnOnce(&io_uring::Submitter<'_>) -> R) -> R {
+        let d = self.inner.borrow();
+        f(&d.ring.submitter())
+    }
+
     pub(crate) fn stats(&self) -> DriverStats {
         let d = self.inner.borrow();
         let mut s = d.stats;
@@ -303,6 +388,18 @@ impl DriverHandle {
                             slot.state = SlotState::Done(Completion::error(libc::ECANCELED));
                             slot.queued = false;
                             d.wakers.extend(w);
+                        }
+                        SlotState::Stream {
+                            mut queue, waker, ..
+                        } => {
+                            queue.push_back(Completion::error(libc::ECANCELED));
+                            slot.state = SlotState::Stream {
+                                queue,
+                                waker: None,
+                                finished: true,
+                            };
+                            slot.queued = false;
+                            d.wakers.extend(waker);
                         }
                         SlotState::Orphan(o) => {
                             d.slots.remove(token);
@@ -510,13 +607,30 @@ impl Driver {
                         let Some(slot) = self.slots.get_mut(token) else {
                             continue;
                         };
+                        match &mut slot.state {
+                            SlotState::Stream {
+                                queue,
+                                waker,
+                                finished,
+                            } => {
+                                queue.push_back(c);
+                                *finished |= !more;
+                                self.wakers.extend(waker.take());
+                                continue;
+                            }
+                            SlotState::Orphan(o) if more => {
+                                o.complete_more(c);
+                                continue;
+                            }
+                            _ => {}
+                        }
                         match std::mem::replace(&mut slot.state, SlotState::Done(c)) {
                             SlotState::Waiting(w) => self.wakers.extend(w),
                             SlotState::Orphan(o) => {
                                 self.slots.remove(token);
                                 self.orphans.push((o, c));
                             }
-                            SlotState::Done(_) | SlotState::Dropped => {}
+                            SlotState::Done(_) | SlotState::Dropped | SlotState::Stream { .. } => {}
                         }
                     }
                 }
@@ -552,10 +666,23 @@ impl Driver {
                     Token::from_user_data(entry.get_user_data()).and_then(|t| self.slots.get_mut(t))
                 {
                     let c = Completion::error(e.raw_os_error().unwrap_or(libc::EIO));
-                    if let SlotState::Waiting(w) =
-                        std::mem::replace(&mut slot.state, SlotState::Done(c))
-                    {
-                        self.wakers.extend(w);
+                    match &mut slot.state {
+                        SlotState::Stream {
+                            queue,
+                            waker,
+                            finished,
+                        } => {
+                            queue.push_back(c);
+                            *finished = true;
+                            self.wakers.extend(waker.take());
+                        }
+                        _ => {
+                            if let SlotState::Waiting(w) =
+                                std::mem::replace(&mut slot.state, SlotState::Done(c))
+                            {
+                                self.wakers.extend(w);
+                            }
+                        }
                     }
                 }
             }

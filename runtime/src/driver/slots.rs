@@ -56,6 +56,13 @@ pub(crate) enum SlotState {
     /// The future was dropped before its SQE left the backlog; nothing to
     /// keep, but the key stays reserved until the backlog entry is skipped.
     Dropped,
+    /// A multishot op: completions queue up until the stream takes them;
+    /// `finished` once a CQE without `IORING_CQE_F_MORE` arrived.
+    Stream {
+        queue: std::collections::VecDeque<Completion>,
+        waker: Option<Waker>,
+        finished: bool,
+    },
 }
 
 pub(crate) struct Slot {
@@ -79,14 +86,10 @@ impl Slots {
         }
     }
 
-    pub(crate) fn insert(&mut self, waker: Waker, queued: bool) -> Token {
+    pub(crate) fn insert(&mut self, state: SlotState, queued: bool) -> Token {
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1);
-        let key = self.slab.insert(Slot {
-            gen,
-            queued,
-            state: SlotState::Waiting(Some(waker)),
-        });
+        let key = self.slab.insert(Slot { gen, queued, state });
         assert!(
             key < (u32::MAX - 16) as usize,
             "coring: more than 4 billion ops in flight"
@@ -127,9 +130,9 @@ mod tests {
     #[test]
     fn stale_token_does_not_match_reused_key() {
         let mut slots = Slots::with_capacity(4);
-        let a = slots.insert(futures::task::noop_waker(), false);
+        let a = slots.insert(SlotState::Waiting(None), false);
         assert!(slots.remove(a).is_some());
-        let b = slots.insert(futures::task::noop_waker(), false);
+        let b = slots.insert(SlotState::Waiting(None), false);
         assert_eq!(a.key(), b.key());
         assert!(slots.get_mut(a).is_none());
         assert!(slots.get_mut(b).is_some());

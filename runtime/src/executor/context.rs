@@ -5,7 +5,9 @@ use super::{queue::Shared, task::TaskRegistry};
 use crate::{driver::DriverHandle, time::Timers};
 use async_task::Runnable;
 use std::{
+    any::{Any, TypeId},
     cell::{Cell, RefCell},
+    collections::HashMap,
     collections::VecDeque,
     rc::Rc,
     sync::Arc,
@@ -23,6 +25,20 @@ pub(crate) struct Context {
     pub(crate) timers: Rc<Timers>,
     pub(crate) tasks: TaskRegistry,
     pub(crate) tasks_spawned: Cell<u64>,
+    /// Per-runtime values (see `runtime_local`), dropped after the ring.
+    pub(crate) locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
+}
+
+impl Context {
+    pub(crate) fn local<T: 'static>(&self, init: impl FnOnce() -> T) -> Rc<T> {
+        let id = TypeId::of::<T>();
+        if let Some(v) = self.locals.borrow().get(&id) {
+            return v.clone().downcast::<T>().expect("keyed by TypeId");
+        }
+        let v = Rc::new(init());
+        self.locals.borrow_mut().insert(id, v.clone());
+        v
+    }
 }
 
 thread_local! {

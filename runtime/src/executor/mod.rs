@@ -28,3 +28,30 @@ pub(crate) fn try_current_driver() -> Option<Rc<DriverHandle>> {
 pub fn stats() -> RuntimeStats {
     runtime::stats_of(&context::current("coring::runtime::stats"))
 }
+
+/// Runs `f` with the current ring's `Submitter`, for registrations (fixed
+/// files and buffers, provided buffer rings). `f` must not submit or wait:
+/// the driver owns submission.
+///
+/// Panics outside a coring runtime.
+pub fn with_submitter<R>(f: impl FnOnce(&io_uring::Submitter<'_>) -> R) -> R {
+    context::current("coring::runtime::with_submitter")
+        .driver
+        .with_submitter(f)
+}
+
+/// A value of type `T` owned by the current runtime, created by `init` the
+/// first time it is asked for on this runtime: per-core pools (pipes,
+/// buffer rings) live here. Such values are dropped after the ring has shut
+/// down, so memory registered with the ring outlives every op using it.
+///
+/// Panics outside a coring runtime.
+pub fn runtime_local<T: 'static>(init: impl FnOnce() -> T) -> std::rc::Rc<T> {
+    context::current("coring::runtime::runtime_local").local(init)
+}
+
+/// A number that identifies the runtime running on this thread (unique in
+/// the process), or `None` outside a runtime.
+pub fn runtime_id() -> Option<usize> {
+    context::try_current().map(|c| c.id)
+}

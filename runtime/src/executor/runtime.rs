@@ -86,6 +86,7 @@ impl Runtime {
             timers: Rc::new(Timers::default()),
             tasks: Default::default(),
             tasks_spawned: Cell::new(0),
+            locals: RefCell::new(Default::default()),
         });
         drop(_enter);
         Ok(Runtime { ctx, span })
@@ -197,6 +198,10 @@ impl Drop for Runtime {
         }
         ctx.timers.clear();
         ctx.driver.shutdown();
+        // Registered memory (buffer rings, pools) goes only after the ring
+        // has no op in flight.
+        let locals = std::mem::take(&mut *ctx.locals.borrow_mut());
+        drop(locals);
         tracing::debug!(elapsed = ?start.elapsed(), "runtime shut down");
     }
 }

@@ -20,6 +20,7 @@
 mod cancel;
 mod close;
 mod completion;
+mod multishot;
 mod nop;
 mod openat;
 mod poll;
@@ -32,6 +33,7 @@ mod writev;
 pub use cancel::CancelFd;
 pub use close::Close;
 pub use completion::Completion;
+pub use multishot::{MultiOp, MultishotCode};
 pub use nop::Nop;
 pub use openat::OpenAt;
 pub use poll::PollAdd;
@@ -127,7 +129,7 @@ impl<T: OpCode> Future for Op<T> {
             State::Unsubmitted => {
                 let driver = crate::executor::current_driver("an io_uring op");
                 let op = this.op.as_mut().expect("Op polled after completion");
-                match driver.push(T::CODE, op.build(), cx.waker()) {
+                match driver.push(T::CODE, op.build(), cx.waker(), false) {
                     Ok(token) => {
                         this.state = State::Submitted(driver, token);
                         return Poll::Pending;
