@@ -197,10 +197,6 @@ fn generate(kind: Kind, options: Options, func: ItemFn) -> TokenStream {
         Kind::Test => quote!(#[::core::prelude::v1::test]),
     };
 
-    let krate = match options.krate {
-        Some(path) => path.value.into_token_stream(),
-        None => quote!(::coring::runtime),
-    };
     let entries = options.entries.map(|n| {
         let mut lit = Literal::u32_unsuffixed(n.value);
         lit.set_span(n.span);
@@ -213,15 +209,35 @@ fn generate(kind: Kind, options: Options, func: ItemFn) -> TokenStream {
     });
 
     // The body keeps its own tokens and braces, so errors inside it point at
-    // the user's code; the runtime call is spanned to the body's closing
-    // brace, so a body whose value does not match the return type is
-    // reported on the body rather than on the attribute.
+    // the user's code. The runtime expression is the fn's tail, so a body
+    // whose value does not match the return type is reported on its span:
+    // it starts at the first token of the body's last statement and ends at
+    // its last token, so the error underlines that statement (the body's
+    // braces if it is empty), as it would in a sync fn.
     let Block { brace_token, stmts } = *block;
+    let (start, end) = match stmts.last() {
+        Some(last) => {
+            let mut tokens = last.to_token_stream().into_iter();
+            let start = tokens.next().map_or(brace_token.span.open(), |t| t.span());
+            let end = tokens.last().map_or(start, |t| t.span());
+            (start, end)
+        }
+        None => (brace_token.span.open(), brace_token.span.close()),
+    };
     let body = Block { brace_token, stmts };
+    // A `crate = "..."` path keeps the string's span, so a wrong path is
+    // reported on the string; it goes in `<...>` spanned like the default
+    // path, so that the tail expression still starts at `start`.
     let body_ident = Ident::new("__coring_body", Span::mixed_site());
-    let run_span = brace_token.span.close();
-    let run = quote_spanned! {run_span=>
-        #krate::Builder::new()
+    let builder = match options.krate {
+        Some(path) => {
+            let path = path.value;
+            quote_spanned!(start=> <#path::Builder>::new())
+        }
+        None => quote_spanned!(start=> ::coring::runtime::Builder::new()),
+    };
+    let run = quote_spanned! {end=>
+        #builder
             #entries
             #cq_entries
             .build()
@@ -331,7 +347,7 @@ mod tests {
             "async fn main() {}",
         );
         assert!(
-            squash(&out).contains(&squash(":: coring_runtime :: Builder :: new ()")),
+            squash(&out).contains(&squash("< :: coring_runtime :: Builder > :: new ()")),
             "{out}"
         );
         assert!(!out.contains("coring :: runtime"), "{out}");
