@@ -36,8 +36,8 @@ pub mod time;
 
 pub use builder::Builder;
 pub use executor::{
-    runtime_id, runtime_local, spawn, stats, with_submitter, yield_now, JoinError, JoinHandle,
-    Runtime, RuntimeStats,
+    ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now, JoinError,
+    JoinHandle, Runtime, RuntimeStats,
 };
 /// The `io-uring` crate, re-exported for implementing [`op::OpCode`].
 pub use io_uring;

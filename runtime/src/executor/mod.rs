@@ -55,3 +55,11 @@ pub fn runtime_local<T: 'static>(init: impl FnOnce() -> T) -> std::rc::Rc<T> {
 pub fn runtime_id() -> Option<usize> {
     context::try_current().map(|c| c.id)
 }
+
+/// What the current runtime's ring was set up with (see
+/// [`Runtime::ring_info`]).
+///
+/// Panics outside a coring runtime.
+pub fn ring_info() -> crate::ring::RingInfo {
+    context::current("coring::runtime::ring_info").driver.info()
+}
