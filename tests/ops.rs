@@ -374,9 +374,12 @@ unsafe impl coring::runtime::op::MultishotCode for PollMulti {
     const CODE: u8 = coring::runtime::io_uring::opcode::PollAdd::CODE;
 
     fn build(&mut self) -> coring::runtime::io_uring::squeue::Entry {
-        coring::runtime::io_uring::opcode::PollAdd::new(coring::runtime::io_uring::types::Fd(self.fd.raw()), libc::POLLIN as u32)
-            .multi(true)
-            .build()
+        coring::runtime::io_uring::opcode::PollAdd::new(
+            coring::runtime::io_uring::types::Fd(self.fd.raw()),
+            libc::POLLIN as u32,
+        )
+        .multi(true)
+        .build()
     }
 
     fn item(&mut self, cqe: coring::runtime::op::Completion) -> Self::Item {
@@ -407,7 +410,10 @@ fn multishot_stream_yields_each_completion_and_cancels_on_drop() {
         drop(stream);
         let start = Instant::now();
         while coring::runtime::stats().driver.ops_in_flight != 0 {
-            assert!(start.elapsed() < Duration::from_secs(2), "multishot cancel never completed");
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "multishot cancel never completed"
+            );
             coring::time::sleep(Duration::from_millis(1)).await;
         }
     });
