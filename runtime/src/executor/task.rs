@@ -6,7 +6,6 @@
 
 use super::context::{self, Context};
 use async_task::FallibleTask;
-use futures::FutureExt;
 use slab::Slab;
 use std::{
     any::Any,
@@ -39,26 +38,50 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let id = ctx.tasks.next_id.get();
-    ctx.tasks.next_id.set(id + 1);
-    let key = ctx.tasks.wakers.borrow().vacant_key();
-    let guard = Deregister {
+    let wrapped = TaskFuture {
+        inner: future,
         ctx: Rc::downgrade(ctx),
-        key,
-        id,
-    };
-    let wrapped = async move {
-        let _guard = guard;
-        AssertUnwindSafe(future).catch_unwind().await
+        registration: None,
     };
     let shared = ctx.shared.clone();
     let (runnable, task) = async_task::spawn_local(wrapped, move |r| shared.schedule(r));
-    let got = ctx.tasks.wakers.borrow_mut().insert((id, runnable.waker()));
-    debug_assert_eq!(got, key);
     ctx.tasks_spawned.set(ctx.tasks_spawned.get() + 1);
     runnable.schedule();
     JoinHandle {
         task: Cell::new(Some(task.fallible())),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A spawned future: catches its panics, and registers the task with
+    /// the runtime the first time it waits (a task that finishes in its
+    /// first poll never touches the registry).
+    struct TaskFuture<F> {
+        #[pin]
+        inner: F,
+        ctx: Weak<Context>,
+        registration: Option<Deregister>,
+    }
+}
+
+impl<F: Future> Future for TaskFuture<F> {
+    type Output = Result<F::Output, Panic>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let inner = this.inner;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(panic) => Poll::Ready(Err(panic)),
+            Ok(Poll::Pending) => {
+                if this.registration.is_none() {
+                    if let Some(ctx) = this.ctx.upgrade() {
+                        *this.registration = Some(ctx.tasks.register(this.ctx.clone(), cx.waker()));
+                    }
+                }
+                Poll::Pending
+            }
+        }
     }
 }
 
@@ -70,6 +93,13 @@ pub(crate) struct TaskRegistry {
 }
 
 impl TaskRegistry {
+    fn register(&self, ctx: Weak<Context>, waker: &Waker) -> Deregister {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let key = self.wakers.borrow_mut().insert((id, waker.clone()));
+        Deregister { ctx, key, id }
+    }
+
     /// Takes every live task's waker.
     pub(crate) fn drain(&self) -> Vec<Waker> {
         self.wakers.borrow_mut().drain().map(|(_, w)| w).collect()
