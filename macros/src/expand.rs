@@ -2,8 +2,10 @@
 //! `async fn` into a sync fn that builds a runtime and `block_on`s the body.
 //!
 //! Options are parsed in `options.rs`; this file decides what each option
-//! becomes in the generated code, and which valid options cannot be honoured
-//! yet (`cores` other than `"1"`, until the multi-core launcher exists).
+//! becomes in the generated code. Without `cores` the body runs once on a
+//! runtime on the calling thread; with `cores` it runs once per core under
+//! the launcher (`Builder::run`), and the per-core results are combined by
+//! `launcher::MainOutput` (`()`, or the first `Err`).
 //!
 //! On an error the output still defines a function of the same name (with
 //! the default options if the options were wrong, or an empty stub if the
@@ -73,26 +75,8 @@ pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenS
     with_errors(generate(kind, options, func), errors)
 }
 
-/// Rejects the options that parse but cannot be honoured yet.
+/// Checks options against each other (none conflict today).
 fn check_options(options: Options) -> syn::Result<Options> {
-    if let Some(cores) = &options.cores {
-        match cores.value {
-            Cores::Count(1) => {}
-            Cores::All | Cores::Count(_) => {
-                let text = match cores.value {
-                    Cores::All => "all".to_string(),
-                    Cores::Count(n) => n.to_string(),
-                };
-                return Err(syn::Error::new(
-                    cores.span,
-                    format!(
-                        "cores = \"{text}\" needs the multi-core launcher, which is not built yet; \
-                         omit `cores` to run on one core"
-                    ),
-                ));
-            }
-        }
-    }
     Ok(options)
 }
 
@@ -229,13 +213,48 @@ fn generate(kind: Kind, options: Options, func: ItemFn) -> TokenStream {
     // reported on the string; it goes in `<...>` spanned like the default
     // path, so that the tail expression still starts at `start`.
     let body_ident = Ident::new("__coring_body", Span::mixed_site());
-    let builder = match options.krate {
+    let (builder, module) = match options.krate {
         Some(path) => {
             let path = path.value;
-            quote_spanned!(start=> <#path::Builder>::new())
+            (
+                quote_spanned!(start=> <#path::Builder>::new()),
+                quote!(#path),
+            )
         }
-        None => quote_spanned!(start=> ::coring::runtime::Builder::new()),
+        None => (
+            quote_spanned!(start=> ::coring::runtime::Builder::new()),
+            quote!(::coring::runtime),
+        ),
     };
+    if let Some(cores) = options.cores {
+        // One copy of the body runs on every core, under the launcher.
+        let cores_expr = match cores.value {
+            Cores::All => quote_spanned!(cores.span=> #module::Cores::All),
+            Cores::Count(n) => {
+                let n = Literal::usize_unsuffixed(n as usize);
+                quote_spanned!(cores.span=> #module::Cores::Count(#n))
+            }
+        };
+        let run = quote_spanned! {end=>
+            match #builder
+                #entries
+                #cq_entries
+                .cores(#cores_expr)
+                .run(move |_core| async move #body)
+            {
+                ::core::result::Result::Ok(outputs) => #module::launcher::MainOutput::combine(outputs),
+                ::core::result::Result::Err(error) => #module::launcher::MainOutput::start_error(error),
+            }
+        };
+        return quote! {
+            #test_attr
+            #(#outer)*
+            #vis #sig {
+                #(#inner)*
+                #run
+            }
+        };
+    }
     let run = quote_spanned! {end=>
         #builder
             #entries
@@ -354,23 +373,17 @@ mod tests {
     }
 
     #[test]
-    fn cores_one_is_accepted_and_changes_nothing() {
-        let with = expand_str(Kind::Main, "cores = \"1\"", "async fn main() {}");
-        let without = expand_str(Kind::Main, "", "async fn main() {}");
-        assert_eq!(with, without);
-    }
-
-    #[test]
-    fn other_cores_need_the_launcher() {
-        for (attr, value) in [("cores = \"all\"", "all"), ("cores = \"4\"", "4")] {
-            assert_eq!(
-                errors(Kind::Main, attr, "async fn main() {}"),
-                [format!(
-                    "cores = \\\"{value}\\\" needs the multi-core launcher, which is not built yet; \
-                     omit `cores` to run on one core"
-                )]
-            );
-        }
+    fn cores_use_the_launcher() {
+        let out = expand_str(Kind::Main, "cores = \"all\"", "async fn main() {}");
+        assert!(
+            out.contains(". cores (:: coring :: runtime :: Cores :: All)"),
+            "{out}"
+        );
+        assert!(out.contains(". run (move | _core | async move"), "{out}");
+        assert!(out.contains("MainOutput :: combine"), "{out}");
+        let out = expand_str(Kind::Main, "cores = \"4\"", "async fn main() {}");
+        assert!(out.contains("Cores :: Count (4)"), "{out}");
+        assert!(errors(Kind::Main, "cores = \"4\"", "async fn main() {}").is_empty());
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | `entries` | integer literal > 0 | `Builder::entries` (submission queue size) |
 //! | `cq_entries` | integer literal > 0 | `Builder::cq_entries` (completion queue size) |
-//! | `cores` | `"1"` | one core (the default); `"all"` and `"N"` need the multi-core launcher, not built yet |
+//! | `cores` | `"all"` or `"N"` | run the body once per core, one pinned thread and ring each (`Builder::cores(..).run(..)`); SIGINT/SIGTERM stop all cores |
 //! | `crate` | string path | the module exposing `Builder`, default `::coring::runtime` |
 #![deny(missing_docs)]
 

@@ -1,6 +1,7 @@
 //! [`Builder`]: configures and builds a [`Runtime`].
 
 use crate::{
+    launcher::{Cores, LaunchOptions},
     ring::{RingConfig, SetupFlags, SetupFn},
     Runtime,
 };
@@ -16,6 +17,7 @@ use std::io;
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     ring: RingConfig,
+    pub(crate) launch: LaunchOptions,
 }
 
 impl Builder {
@@ -64,6 +66,26 @@ impl Builder {
     /// Replaces the whole ring configuration.
     pub fn ring_config(&mut self, config: RingConfig) -> &mut Self {
         self.ring = config;
+        self
+    }
+
+    /// Which cores [`run`](Builder::run) starts (default: all allowed CPUs).
+    pub fn cores(&mut self, cores: Cores) -> &mut Self {
+        self.launch.cores = cores;
+        self
+    }
+
+    /// Whether [`run`](Builder::run) pins each core's thread to its CPU
+    /// (default: true).
+    pub fn pin(&mut self, pin: bool) -> &mut Self {
+        self.launch.pin = pin;
+        self
+    }
+
+    /// Whether SIGINT/SIGTERM stop all cores of [`run`](Builder::run)
+    /// gracefully (default: true).
+    pub fn shutdown_on_signals(&mut self, on: bool) -> &mut Self {
+        self.launch.shutdown_on_signals = on;
         self
     }
 

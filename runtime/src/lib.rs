@@ -30,8 +30,10 @@ mod builder;
 pub mod driver;
 mod executor;
 pub mod fd;
+pub mod launcher;
 pub mod op;
 pub mod ring;
+pub mod signal;
 pub mod time;
 
 pub use builder::Builder;
@@ -41,3 +43,6 @@ pub use executor::{
 };
 /// The `io-uring` crate, re-exported for implementing [`op::OpCode`].
 pub use io_uring;
+pub use launcher::{
+    core_count, core_id, core_stats, shutdown_handle, spawn_on, Cores, RemoteHandle, ShutdownHandle,
+};

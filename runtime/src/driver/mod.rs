@@ -361,6 +361,10 @@ impl DriverHandle {
         s
     }
 
+    pub(crate) fn fallback_count(&self) -> u64 {
+        self.inner.borrow().info.attempts.len() as u64 - 1
+    }
+
     pub(crate) fn info(&self) -> RingInfo {
         self.inner.borrow().info.clone()
     }

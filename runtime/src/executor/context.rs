@@ -25,6 +25,8 @@ pub(crate) struct Context {
     pub(crate) timers: Rc<Timers>,
     pub(crate) tasks: TaskRegistry,
     pub(crate) tasks_spawned: Cell<u64>,
+    /// Set when the runtime is one core of a launcher run.
+    pub(crate) core: RefCell<Option<crate::launcher::CoreContext>>,
     /// Per-runtime values (see `runtime_local`), dropped after the ring.
     pub(crate) locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }

@@ -6,6 +6,8 @@ mod queue;
 mod runtime;
 mod task;
 
+pub(crate) use queue::Shared;
+pub(crate) use runtime::stats_of;
 pub use runtime::{Runtime, RuntimeStats};
 pub use task::{spawn, yield_now, JoinError, JoinHandle};
 

@@ -15,10 +15,17 @@ use std::{
     task::Wake,
 };
 
+/// Work sent from another thread to run on this runtime's thread (e.g.
+/// `spawn_on`): a closure that typically spawns a task here.
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
+
 /// The part of a runtime that other threads can reach.
 pub(crate) struct Shared {
     pub(crate) id: usize,
     remote: Mutex<VecDeque<Runnable>>,
+    jobs: Mutex<Vec<Job>>,
+    /// Counters this runtime publishes for other threads to read.
+    pub(crate) published: crate::launcher::PublishedStats,
     remote_len: AtomicUsize,
     /// Set while the runtime is (about to be) blocked in the kernel.
     parked: AtomicBool,
@@ -30,6 +37,8 @@ impl Shared {
         Shared {
             id,
             remote: Mutex::new(VecDeque::new()),
+            jobs: Mutex::new(Vec::new()),
+            published: Default::default(),
             remote_len: AtomicUsize::new(0),
             parked: AtomicBool::new(false),
             wake,
@@ -66,14 +75,29 @@ impl Shared {
         self.remote_len.load(SeqCst) > 0
     }
 
-    /// Moves remote wakes into `local`.
-    pub(crate) fn drain_remote(&self, local: &mut VecDeque<Runnable>) {
+    /// Sends a job to run on this runtime's thread (from any thread).
+    pub(crate) fn push_job(&self, job: Job) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(job);
+        self.remote_len.fetch_add(1, SeqCst);
+        self.notify();
+    }
+
+    /// Moves remote wakes into `local` and returns the jobs sent here; the
+    /// caller runs them once `local` is no longer borrowed.
+    pub(crate) fn drain_remote(&self, local: &mut VecDeque<Runnable>) -> Vec<Job> {
         if !self.has_remote() {
-            return;
+            return Vec::new();
         }
         let mut q = self.remote.lock().unwrap_or_else(|e| e.into_inner());
         self.remote_len.fetch_sub(q.len(), SeqCst);
         local.extend(q.drain(..));
+        drop(q);
+        let jobs = std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|e| e.into_inner()));
+        self.remote_len.fetch_sub(jobs.len(), SeqCst);
+        jobs
     }
 
     /// Announces a park; `false` if work arrived meanwhile (don't park).

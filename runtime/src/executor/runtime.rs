@@ -86,6 +86,7 @@ impl Runtime {
             timers: Rc::new(Timers::default()),
             tasks: Default::default(),
             tasks_spawned: Cell::new(0),
+            core: RefCell::new(None),
             locals: RefCell::new(Default::default()),
         });
         drop(_enter);
@@ -121,6 +122,7 @@ impl Runtime {
             if main.woken.load(Ordering::SeqCst) || !ctx.local.borrow().is_empty() {
                 continue;
             }
+            publish(ctx);
             if ctx.shared.begin_park(&main) {
                 let timeout = ctx
                     .timers
@@ -151,20 +153,44 @@ impl Runtime {
     pub fn stats(&self) -> RuntimeStats {
         stats_of(&self.ctx)
     }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.ctx.shared.clone()
+    }
+
+    pub(crate) fn set_core(&self, core: crate::launcher::CoreContext) {
+        *self.ctx.core.borrow_mut() = Some(core);
+    }
+
+    /// Publishes this runtime's counters for other cores to read.
+    pub(crate) fn publish_stats(&self) {
+        publish(&self.ctx);
+    }
 }
 
 pub(crate) fn stats_of(ctx: &Context) -> RuntimeStats {
     RuntimeStats {
         driver: ctx.driver.stats(),
         tasks_spawned: ctx.tasks_spawned.get(),
-        tasks_alive: ctx.tasks.len() as u64,
+        tasks_alive: ctx.tasks.alive(),
         timers: ctx.timers.len() as u64,
+    }
+}
+
+/// Publishes counters for other cores (only under the launcher).
+fn publish(ctx: &Context) {
+    if ctx.core.borrow().is_some() {
+        let fallbacks = ctx.driver.fallback_count();
+        ctx.shared.published.publish(&stats_of(ctx), fallbacks);
     }
 }
 
 /// Runs up to [`BUDGET`] ready tasks.
 fn run_tasks(ctx: &Context) {
-    ctx.shared.drain_remote(&mut ctx.local.borrow_mut());
+    let jobs = ctx.shared.drain_remote(&mut ctx.local.borrow_mut());
+    for job in jobs {
+        job();
+    }
     for _ in 0..BUDGET {
         let Some(runnable) = ctx.local.borrow_mut().pop_front() else {
             return;
@@ -189,9 +215,11 @@ impl Drop for Runtime {
                 w.wake_by_ref();
             }
             drop(wakers);
-            ctx.shared.drain_remote(&mut ctx.local.borrow_mut());
+            // Jobs sent here are dropped unrun: their result channels close,
+            // so whoever waits on them sees a cancelled task.
+            drop(ctx.shared.drain_remote(&mut ctx.local.borrow_mut()));
             let runnables: Vec<_> = ctx.local.borrow_mut().drain(..).collect();
-            if runnables.is_empty() && ctx.tasks.len() == 0 {
+            if runnables.is_empty() && ctx.tasks.waiting() == 0 {
                 break;
             }
             drop(runnables);

@@ -46,6 +46,7 @@ where
     let shared = ctx.shared.clone();
     let (runnable, task) = async_task::spawn_local(wrapped, move |r| shared.schedule(r));
     ctx.tasks_spawned.set(ctx.tasks_spawned.get() + 1);
+    ctx.tasks.alive.set(ctx.tasks.alive.get() + 1);
     runnable.schedule();
     JoinHandle {
         task: Cell::new(Some(task.fallible())),
@@ -61,6 +62,14 @@ pin_project_lite::pin_project! {
         inner: F,
         ctx: Weak<Context>,
         registration: Option<Deregister>,
+    }
+
+    impl<F> PinnedDrop for TaskFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(ctx) = this.ctx.upgrade() {
+                ctx.tasks.alive.set(ctx.tasks.alive.get() - 1);
+            }
+        }
     }
 }
 
@@ -90,6 +99,8 @@ impl<F: Future> Future for TaskFuture<F> {
 pub(crate) struct TaskRegistry {
     wakers: RefCell<Slab<(u64, Waker)>>,
     next_id: Cell<u64>,
+    /// Tasks whose future has not been dropped yet.
+    alive: Cell<u64>,
 }
 
 impl TaskRegistry {
@@ -105,8 +116,15 @@ impl TaskRegistry {
         self.wakers.borrow_mut().drain().map(|(_, w)| w).collect()
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// Tasks that waited at least once and are not finished: the ones
+    /// only a waker can reach.
+    pub(crate) fn waiting(&self) -> usize {
         self.wakers.borrow().len()
+    }
+
+    /// Tasks spawned whose future has not been dropped.
+    pub(crate) fn alive(&self) -> u64 {
+        self.alive.get()
     }
 }
 
@@ -201,8 +219,14 @@ pub struct JoinError {
 }
 
 impl JoinError {
-    fn cancelled() -> Self {
+    pub(crate) fn cancelled() -> Self {
         JoinError { panic: None }
+    }
+
+    pub(crate) fn panic(payload: Panic) -> Self {
+        JoinError {
+            panic: Some(payload),
+        }
     }
 
     /// The task was aborted or its runtime shut down first.

@@ -141,8 +141,8 @@ mod tests {
                 cq: 32768
             }
         );
-        assert_eq!(steps[4], RingSize { sq: 4096, cq: 8192 });
-        assert_eq!(steps[5], RingSize { sq: 2048, cq: 4096 });
+        assert_eq!(steps[3], RingSize { sq: 4096, cq: 8192 });
+        assert_eq!(steps[4], RingSize { sq: 2048, cq: 4096 });
         assert_eq!(s, floor);
     }
 

@@ -1,0 +1,395 @@
+//! The thread-per-core launcher: one pinned OS thread, one runtime and one
+//! ring per core; cross-core [`spawn_on`]; per-core identity and stats;
+//! shutdown of all cores.
+//!
+//! ```no_run
+//! use coring_runtime::{launcher::Cores, Builder};
+//!
+//! let outputs = Builder::new().cores(Cores::All).run(|core| async move {
+//!     // One copy of this future runs on every core.
+//!     Ok::<_, std::io::Error>(core.index)
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod affinity;
+mod cross;
+mod shutdown;
+mod stats;
+
+pub use affinity::{allowed_cpus, pin_current_thread};
+pub use cross::{spawn_on, RemoteHandle};
+pub use shutdown::ShutdownHandle;
+pub use stats::CoreStats;
+pub(crate) use stats::PublishedStats;
+
+use crate::{
+    executor::{context, Shared},
+    Builder,
+};
+use std::{
+    future::Future,
+    io,
+    pin::pin,
+    sync::{mpsc, Arc},
+};
+
+/// Which cores to run on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cores {
+    /// Every CPU in the process's allowed set (`taskset`, cpusets).
+    #[default]
+    All,
+    /// The first `n` CPUs of the allowed set.
+    Count(usize),
+    /// These CPUs (each must be in the allowed set).
+    List(Vec<usize>),
+}
+
+impl Cores {
+    /// Parses `"all"` or a number of cores (as in `#[coring::main(cores = "4")]`).
+    pub fn parse(s: &str) -> io::Result<Cores> {
+        match s.trim() {
+            "all" => Ok(Cores::All),
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Cores::Count(n)),
+                _ => Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("cores = {s:?}: expected \"all\" or a positive number"),
+                )),
+            },
+        }
+    }
+
+    /// The CPUs this selects from `allowed`.
+    pub fn resolve(&self, allowed: &[usize]) -> io::Result<Vec<usize>> {
+        match self {
+            Cores::All => Ok(allowed.to_vec()),
+            Cores::Count(n) if *n == 0 => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cores: zero cores",
+            )),
+            Cores::Count(n) if *n <= allowed.len() => Ok(allowed[..*n].to_vec()),
+            Cores::Count(n) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "asked for {n} cores but this process may run on only {} CPUs {allowed:?}",
+                    allowed.len()
+                ),
+            )),
+            Cores::List(list) => {
+                if let Some(bad) = list.iter().find(|c| !allowed.contains(c)) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("CPU {bad} is not in this process's allowed set {allowed:?}"),
+                    ));
+                }
+                if list.is_empty() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "cores: empty CPU list",
+                    ));
+                }
+                Ok(list.clone())
+            }
+        }
+    }
+}
+
+/// Who a core is, given to the per-core closure of [`Builder::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoreInfo {
+    /// The core's index, `0..cores`.
+    pub index: usize,
+    /// The CPU its thread is pinned to (`None` if pinning is off).
+    pub cpu: Option<usize>,
+    /// How many cores run.
+    pub cores: usize,
+}
+
+/// What all cores of one run share.
+pub(crate) struct CoreSet {
+    shareds: Vec<Arc<Shared>>,
+    fallbacks: Vec<u64>,
+    shutdown: ShutdownHandle,
+}
+
+/// A core's place in its run.
+pub(crate) struct CoreContext {
+    pub(crate) index: usize,
+    pub(crate) set: Arc<CoreSet>,
+}
+
+/// The current core's index: `0..cores` under the launcher, 0 in a
+/// single runtime. Panics outside a coring runtime.
+pub fn core_id() -> usize {
+    let ctx = context::current("coring::core_id");
+    let core = ctx.core.borrow();
+    core.as_ref().map_or(0, |c| c.index)
+}
+
+/// How many cores the current run has (1 for a single runtime).
+pub fn core_count() -> usize {
+    let ctx = context::current("coring::core_count");
+    let core = ctx.core.borrow();
+    core.as_ref().map_or(1, |c| c.set.shareds.len())
+}
+
+/// The counters core `index` last published (any core may ask). `None` if
+/// there is no such core.
+pub fn core_stats(index: usize) -> Option<CoreStats> {
+    let ctx = context::current("coring::core_stats");
+    let core = ctx.core.borrow();
+    match core.as_ref() {
+        Some(c) => c.set.shareds.get(index).map(|s| s.published.read()),
+        None if index == 0 => {
+            let s = crate::executor::stats_of(&ctx);
+            Some(CoreStats {
+                tasks_spawned: s.tasks_spawned,
+                ops_submitted: s.driver.ops_submitted,
+                ops_completed: s.driver.ops_completed,
+                ops_in_flight: s.driver.ops_in_flight,
+                ring_fallbacks: ctx.driver.info().attempts.len() as u64 - 1,
+                overflow_waits: s.driver.overflow_waits + s.driver.backlog_waits,
+            })
+        }
+        None => None,
+    }
+}
+
+/// The handle that stops every core of the current run. Panics outside a
+/// launcher run.
+pub fn shutdown_handle() -> ShutdownHandle {
+    let ctx = context::current("coring::shutdown_handle");
+    let core = ctx.core.borrow();
+    match core.as_ref() {
+        Some(c) => c.set.shutdown.clone(),
+        None => panic!("coring::shutdown_handle needs the multi-core launcher (Builder::run or #[coring::main(cores = ..)])"),
+    }
+}
+
+/// How the per-core results of `#[coring::main(cores = ..)]` become the
+/// process's result: `()` stays `()`, `Result`s give the first error.
+pub trait MainOutput: Sized {
+    /// Combines the outputs of the cores (`None`: stopped by shutdown).
+    fn combine(outputs: Vec<Option<Self>>) -> Self;
+
+    /// The cores could not start (`()` panics with the error; a `Result`
+    /// returns it).
+    fn start_error(error: io::Error) -> Self;
+}
+
+impl MainOutput for () {
+    fn combine(_: Vec<Option<()>>) {}
+
+    fn start_error(error: io::Error) {
+        panic!("coring: the cores could not start: {error}")
+    }
+}
+
+impl<E: From<io::Error>> MainOutput for Result<(), E> {
+    fn combine(outputs: Vec<Option<Self>>) -> Self {
+        outputs.into_iter().flatten().collect()
+    }
+
+    fn start_error(error: io::Error) -> Self {
+        Err(error.into())
+    }
+}
+
+impl Builder {
+    /// Runs `f(core)` once on each core — one pinned thread, one runtime,
+    /// one ring per core — and returns when every core has finished, with
+    /// each core's output (`None` for a core stopped by
+    /// [`ShutdownHandle::shutdown`]), or the first start-up error (a ring
+    /// that could not get even the floor size; the other cores are shut
+    /// down cleanly first). SIGINT and SIGTERM shut all cores down
+    /// gracefully unless [`shutdown_on_signals(false)`](Builder::shutdown_on_signals).
+    ///
+    /// Rings are created on their own threads (so `SINGLE_ISSUER` and
+    /// `DEFER_TASKRUN` hold) and share the memlock budget.
+    pub fn run<F, Fut>(&self, f: F) -> io::Result<Vec<Option<Fut::Output>>>
+    where
+        F: Fn(CoreInfo) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let allowed = allowed_cpus()?;
+        let cpus = self.launch.cores.resolve(&allowed)?;
+        let n = cpus.len();
+        let span = tracing::info_span!("coring_launcher", cores = n);
+        let _enter = span.enter();
+        tracing::info!(?cpus, pin = self.launch.pin, "starting cores");
+        let f = Arc::new(f);
+        let shutdown = ShutdownHandle {
+            state: shutdown::StopState::new(n),
+        };
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let mut go_txs = Vec::new();
+        let mut threads = Vec::new();
+        for (index, &cpu) in cpus.iter().enumerate() {
+            let (go_tx, go_rx) = mpsc::channel::<Option<Arc<CoreSet>>>();
+            go_txs.push(go_tx);
+            let mut builder = self.clone();
+            builder.memlock_share(n as u32);
+            let ready_tx = ready_tx.clone();
+            let f = f.clone();
+            let pin_cpu = self.launch.pin.then_some(cpu);
+            let signals = self.launch.shutdown_on_signals && index == 0;
+            let shutdown = shutdown.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("coring-core-{index}"))
+                .spawn(move || -> Result<Option<Fut::Output>, String> {
+                    let start = || -> io::Result<crate::Runtime> {
+                        if let Some(cpu) = pin_cpu {
+                            pin_current_thread(cpu)?;
+                        }
+                        builder.build()
+                    };
+                    let rt = match start() {
+                        Ok(rt) => rt,
+                        Err(e) => {
+                            let _ = ready_tx.send((index, Err(e)));
+                            return Ok(None);
+                        }
+                    };
+                    let fallbacks = rt.ring_info().attempts.len() as u64 - 1;
+                    let _ = ready_tx.send((index, Ok((rt.shared(), fallbacks))));
+                    let Ok(Some(set)) = go_rx.recv() else {
+                        return Ok(None); // another core failed to start
+                    };
+                    rt.set_core(CoreContext { index, set });
+                    let info = CoreInfo {
+                        index,
+                        cpu: pin_cpu,
+                        cores: n,
+                    };
+                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        rt.block_on(async {
+                            if signals {
+                                let handle = shutdown.clone();
+                                drop(crate::spawn(async move {
+                                    if let Ok(sig) = crate::signal::shutdown_signal().await {
+                                        tracing::info!(?sig, "signal received");
+                                        handle.shutdown();
+                                    }
+                                }));
+                            }
+                            let main = pin!(f(info));
+                            let stop = pin!(shutdown.signal(index));
+                            match futures::future::select(main, stop).await {
+                                futures::future::Either::Left((out, _)) => Some(out),
+                                futures::future::Either::Right(((), _)) => None,
+                            }
+                        })
+                    }));
+                    rt.publish_stats();
+                    match out {
+                        Ok(out) => Ok(out),
+                        Err(panic) => {
+                            shutdown.shutdown();
+                            let msg = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "non-string panic".into());
+                            Err(format!("core {index} panicked: {msg}"))
+                        }
+                    }
+                })?;
+            threads.push(thread);
+        }
+        drop(ready_tx);
+        // Wait until every core has a ring (or failed to get one).
+        let mut shareds: Vec<Option<Arc<Shared>>> = vec![None; n];
+        let mut fallbacks = vec![0; n];
+        let mut first_error: Option<(usize, io::Error)> = None;
+        for _ in 0..n {
+            let Ok((index, res)) = ready_rx.recv() else {
+                break;
+            };
+            match res {
+                Ok((shared, fb)) => {
+                    shareds[index] = Some(shared);
+                    fallbacks[index] = fb;
+                }
+                Err(e) => {
+                    tracing::error!(core = index, error = %e, "core failed to start");
+                    if first_error.as_ref().is_none_or(|(i, _)| index < *i) {
+                        first_error = Some((index, e));
+                    }
+                }
+            }
+        }
+        let set = match first_error {
+            None => Some(Arc::new(CoreSet {
+                shareds: shareds
+                    .into_iter()
+                    .map(|s| s.expect("every core reported"))
+                    .collect(),
+                fallbacks,
+                shutdown: shutdown.clone(),
+            })),
+            Some(_) => None,
+        };
+        for tx in &go_txs {
+            let _ = tx.send(set.clone());
+        }
+        drop(set);
+        let mut outputs = Vec::with_capacity(n);
+        let mut panic_error = None;
+        for t in threads {
+            match t.join() {
+                Ok(Ok(out)) => outputs.push(out),
+                Ok(Err(msg)) => {
+                    outputs.push(None);
+                    panic_error.get_or_insert(msg);
+                }
+                Err(_) => {
+                    outputs.push(None);
+                    panic_error.get_or_insert_with(|| "a core thread panicked".into());
+                }
+            }
+        }
+        if let Some((index, e)) = first_error {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("core {index} could not start: {e}"),
+            ));
+        }
+        if let Some(msg) = panic_error {
+            return Err(io::Error::other(msg));
+        }
+        tracing::info!("all cores finished");
+        Ok(outputs)
+    }
+}
+
+impl CoreSet {
+    pub(crate) fn shared(&self, index: usize) -> Option<&Arc<Shared>> {
+        self.shareds.get(index)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn fallbacks(&self, index: usize) -> u64 {
+        self.fallbacks.get(index).copied().unwrap_or(0)
+    }
+}
+
+/// Launcher options kept on the [`Builder`].
+#[derive(Debug, Clone)]
+pub(crate) struct LaunchOptions {
+    pub(crate) cores: Cores,
+    pub(crate) pin: bool,
+    pub(crate) shutdown_on_signals: bool,
+}
+
+impl Default for LaunchOptions {
+    fn default() -> Self {
+        LaunchOptions {
+            cores: Cores::All,
+            pin: true,
+            shutdown_on_signals: true,
+        }
+    }
+}

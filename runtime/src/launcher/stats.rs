@@ -1,0 +1,55 @@
+//! Per-core counters that any core can read: each runtime publishes its
+//! counters into atomics (plain stores, no contention) as it runs.
+
+use crate::RuntimeStats;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Counters of one core, as last published by that core.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreStats {
+    /// Tasks spawned on the core.
+    pub tasks_spawned: u64,
+    /// Ops submitted by the core's ring.
+    pub ops_submitted: u64,
+    /// Completions reaped by the core's ring.
+    pub ops_completed: u64,
+    /// Ops in flight when last published.
+    pub ops_in_flight: u64,
+    /// Setup fallback steps taken when the core's ring was created.
+    pub ring_fallbacks: u64,
+    /// Waits because the CQ was full (backlog) or overflowed.
+    pub overflow_waits: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct PublishedStats {
+    tasks_spawned: AtomicU64,
+    ops_submitted: AtomicU64,
+    ops_completed: AtomicU64,
+    ops_in_flight: AtomicU64,
+    ring_fallbacks: AtomicU64,
+    overflow_waits: AtomicU64,
+}
+
+impl PublishedStats {
+    pub(crate) fn publish(&self, s: &RuntimeStats, fallbacks: u64) {
+        self.tasks_spawned.store(s.tasks_spawned, Relaxed);
+        self.ops_submitted.store(s.driver.ops_submitted, Relaxed);
+        self.ops_completed.store(s.driver.ops_completed, Relaxed);
+        self.ops_in_flight.store(s.driver.ops_in_flight, Relaxed);
+        self.ring_fallbacks.store(fallbacks, Relaxed);
+        self.overflow_waits
+            .store(s.driver.overflow_waits + s.driver.backlog_waits, Relaxed);
+    }
+
+    pub(crate) fn read(&self) -> CoreStats {
+        CoreStats {
+            tasks_spawned: self.tasks_spawned.load(Relaxed),
+            ops_submitted: self.ops_submitted.load(Relaxed),
+            ops_completed: self.ops_completed.load(Relaxed),
+            ops_in_flight: self.ops_in_flight.load(Relaxed),
+            ring_fallbacks: self.ring_fallbacks.load(Relaxed),
+            overflow_waits: self.overflow_waits.load(Relaxed),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Signals as futures: [`ctrl_c`] (SIGINT), [`terminate`] (SIGTERM),
+//! [`shutdown_signal`] (either).
+//!
+//! The first listener installs a process-wide handler for its signal; from
+//! then on the signal no longer kills the process but completes every
+//! waiting future. The handler only writes to eventfds (async-signal-safe);
+//! each listener reads its eventfd through its ring, so a signal wakes a
+//! parked core like any completion.
+//!
+//! Why not `signalfd`: it needs the signal blocked in every thread of the
+//! process, which a library cannot ensure for threads it did not create.
+
+use crate::{
+    fd::SharedFd,
+    op::{Op, Read},
+};
+use std::{
+    io,
+    os::fd::{FromRawFd, OwnedFd},
+    sync::{
+        atomic::{AtomicBool, AtomicI32, Ordering::SeqCst},
+        Once,
+    },
+};
+
+/// A signal coring can wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+const SLOTS: usize = 64;
+
+struct Slot {
+    claimed: AtomicBool,
+    /// An eventfd created on first claim and never closed, so the handler
+    /// can never write into an fd number that was reused.
+    fd: AtomicI32,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Slot = Slot {
+    claimed: AtomicBool::new(false),
+    fd: AtomicI32::new(-1),
+};
+
+static SLOTS_BY_SIGNAL: [[Slot; SLOTS]; 2] = [[EMPTY; SLOTS], [EMPTY; SLOTS]];
+static INSTALL: [Once; 2] = [Once::new(), Once::new()];
+
+fn index(sig: Signal) -> usize {
+    match sig {
+        Signal::Interrupt => 0,
+        Signal::Terminate => 1,
+    }
+}
+
+fn signo(sig: Signal) -> libc::c_int {
+    match sig {
+        Signal::Interrupt => libc::SIGINT,
+        Signal::Terminate => libc::SIGTERM,
+    }
+}
+
+extern "C" fn on_signal(signo: libc::c_int) {
+    let i = if signo == libc::SIGINT { 0 } else { 1 };
+    let one: u64 = 1;
+    for slot in &SLOTS_BY_SIGNAL[i] {
+        let fd = slot.fd.load(SeqCst);
+        if fd >= 0 && slot.claimed.load(SeqCst) {
+            // SAFETY: write(2) is async-signal-safe; fd is an eventfd that is
+            // never closed; we write 8 bytes from a valid u64.
+            unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+        }
+    }
+}
+
+fn install(sig: Signal) -> io::Result<()> {
+    let mut result = Ok(());
+    INSTALL[index(sig)].call_once(|| {
+        // SAFETY: sigaction is plain data; zeroed is a valid empty action.
+        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+        act.sa_sigaction = on_signal as *const () as usize;
+        act.sa_flags = libc::SA_RESTART;
+        // SAFETY: installs a handler that only calls async-signal-safe
+        // functions; the structs are valid for the call.
+        let rc = unsafe { libc::sigaction(signo(sig), &act, std::ptr::null_mut()) };
+        if rc != 0 {
+            result = Err(io::Error::last_os_error());
+        }
+    });
+    result
+}
+
+/// A claimed slot; unclaimed on drop.
+struct Claim<'a>(&'a Slot);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.claimed.store(false, SeqCst);
+    }
+}
+
+fn claim(sig: Signal) -> io::Result<(Claim<'static>, SharedFd)> {
+    for slot in &SLOTS_BY_SIGNAL[index(sig)] {
+        if slot
+            .claimed
+            .compare_exchange(false, true, SeqCst, SeqCst)
+            .is_err()
+        {
+            continue;
+        }
+        let claim = Claim(slot);
+        let mut fd = slot.fd.load(SeqCst);
+        if fd < 0 {
+            // SAFETY: eventfd takes no pointers.
+            fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            slot.fd.store(fd, SeqCst);
+        }
+        // Forget a signal that arrived for an earlier listener of this slot.
+        let mut stale = 0u64;
+        // SAFETY: a non-blocking read of 8 bytes into a u64 we own.
+        unsafe { libc::read(fd, (&mut stale as *mut u64).cast(), 8) };
+        // The ring reads a duplicate, so closing it never closes the
+        // handler's fd.
+        // SAFETY: dup of an fd we keep open; the result is ours.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: dup is a fresh fd that nothing else owns.
+        let owned = unsafe { OwnedFd::from_raw_fd(dup) };
+        return Ok((claim, SharedFd::new(owned)));
+    }
+    Err(io::Error::other(format!(
+        "coring: more than {SLOTS} futures wait for {sig:?} at once"
+    )))
+}
+
+/// Waits for one of `signals`; returns which arrived.
+async fn wait_any(signals: &[Signal]) -> io::Result<Signal> {
+    let mut claims = Vec::new();
+    for &sig in signals {
+        let (claim, fd) = claim(sig)?;
+        install(sig)?;
+        claims.push((sig, claim, fd));
+    }
+    let reads = claims.iter().map(|(sig, _, fd)| {
+        let sig = *sig;
+        let op = Op::new(Read::new(fd, vec![0u8; 8], u64::MAX));
+        Box::pin(async move { (sig, op.await.0) })
+    });
+    let ((sig, res), _, _) = futures::future::select_all(reads).await;
+    res.map(|_| sig)
+}
+
+/// Resolves at the next SIGINT (Ctrl-C). From the first call on, SIGINT
+/// no longer terminates the process.
+pub async fn ctrl_c() -> io::Result<()> {
+    wait_any(&[Signal::Interrupt]).await.map(drop)
+}
+
+/// Resolves at the next SIGTERM. From the first call on, SIGTERM no
+/// longer terminates the process.
+pub async fn terminate() -> io::Result<()> {
+    wait_any(&[Signal::Terminate]).await.map(drop)
+}
+
+/// Resolves at the next SIGINT or SIGTERM, saying which.
+pub async fn shutdown_signal() -> io::Result<Signal> {
+    wait_any(&[Signal::Interrupt, Signal::Terminate]).await
+}

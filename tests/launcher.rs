@@ -1,0 +1,310 @@
+//! The thread-per-core launcher against real threads, CPUs and rings.
+
+mod common;
+
+use coring::runtime::{
+    core_count, core_id, core_stats,
+    fd::SharedFd,
+    launcher::{allowed_cpus, CoreInfo},
+    op::{Op, Read},
+    ring::setup_ring,
+    shutdown_handle, spawn_on, Builder, Cores,
+};
+use futures::{SinkExt, StreamExt};
+use std::{
+    io,
+    process::Command,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+const CHILD_ENV: &str = "CORING_LAUNCHER_CHILD";
+
+fn two_or_fewer() -> Cores {
+    let n = allowed_cpus().unwrap().len().min(2);
+    Cores::Count(n)
+}
+
+#[test]
+fn every_core_is_pinned_to_its_cpu_and_knows_its_id() {
+    let allowed = allowed_cpus().unwrap();
+    let outs = Builder::new()
+        .cores(Cores::All)
+        .shutdown_on_signals(false)
+        .run(|core: CoreInfo| async move {
+            let mine = allowed_cpus().unwrap();
+            (core, core_id(), core_count(), mine)
+        })
+        .unwrap();
+    assert_eq!(outs.len(), allowed.len());
+    for (i, out) in outs.into_iter().enumerate() {
+        let (info, id, count, mine) = out.expect("core finished");
+        assert_eq!(info.index, i);
+        assert_eq!(id, i);
+        assert_eq!(count, allowed.len());
+        assert_eq!(info.cpu, Some(allowed[i]));
+        assert_eq!(mine, vec![allowed[i]], "core {i} not pinned to CPU {}", allowed[i]);
+    }
+}
+
+#[test]
+fn subset_of_cores_and_bad_selections() {
+    let allowed = allowed_cpus().unwrap();
+    let last = *allowed.last().unwrap();
+    let outs = Builder::new()
+        .cores(Cores::List(vec![last]))
+        .shutdown_on_signals(false)
+        .run(|core| async move { (core.cpu, allowed_cpus().unwrap()) })
+        .unwrap();
+    assert_eq!(outs.len(), 1);
+    let (cpu, mine) = outs[0].clone().unwrap();
+    assert_eq!(cpu, Some(last));
+    assert_eq!(mine, vec![last]);
+
+    let too_many = Builder::new()
+        .cores(Cores::Count(allowed.len() + 1))
+        .run(|_| async {})
+        .unwrap_err();
+    assert_eq!(too_many.kind(), io::ErrorKind::InvalidInput);
+    assert!(too_many.to_string().contains("CPUs"), "{too_many}");
+    let not_allowed = Builder::new()
+        .cores(Cores::List(vec![100_000]))
+        .run(|_| async {})
+        .unwrap_err();
+    assert!(not_allowed.to_string().contains("100000"), "{not_allowed}");
+}
+
+#[test]
+fn spawn_on_reaches_every_core() {
+    let outs = Builder::new()
+        .cores(two_or_fewer())
+        .shutdown_on_signals(false)
+        .run(|core| async move {
+            if core.index != 0 {
+                // Stay alive until core 0 is done with us.
+                coring::time::sleep(Duration::from_millis(300)).await;
+                return Vec::new();
+            }
+            let mut seen = Vec::new();
+            for target in 0..core_count() {
+                let h = spawn_on(target, move || {
+                    // A !Send future, built on the target core.
+                    let rc = std::rc::Rc::new(target);
+                    async move { (*rc, core_id()) }
+                })
+                .unwrap();
+                seen.push(h.await.unwrap());
+            }
+            assert!(spawn_on(99, || async {}).is_err());
+            seen
+        })
+        .unwrap();
+    let seen = outs[0].clone().unwrap();
+    for (target, ran_on) in seen {
+        assert_eq!(target, ran_on);
+    }
+}
+
+#[test]
+fn spawn_on_propagates_panics_as_join_errors() {
+    let outs = Builder::new()
+        .cores(Cores::Count(1))
+        .shutdown_on_signals(false)
+        .run(|_| async {
+            let h = spawn_on(0, || async { panic!("remote boom") }).unwrap();
+            let e = h.await.unwrap_err();
+            e.panic_message().map(str::to_string)
+        })
+        .unwrap();
+    assert_eq!(outs[0].clone().unwrap().as_deref(), Some("remote boom"));
+}
+
+#[test]
+fn cross_core_channel_passes_a_million_messages_in_order() {
+    const N: u64 = 1_000_000;
+    let cores = two_or_fewer();
+    let outs = Builder::new()
+        .cores(cores)
+        .shutdown_on_signals(false)
+        .run(|core| async move {
+            if core.index != 0 {
+                // A core ends when its main future does; stay up until core 0
+                // stops everyone.
+                coring::time::sleep(Duration::from_secs(3600)).await;
+                return None;
+            }
+            let (mut tx, mut rx) = futures::channel::mpsc::channel::<u64>(1024);
+            let receiver_core = core_count() - 1;
+            let consumer = spawn_on(receiver_core, move || async move {
+                let mut expected = 0;
+                while let Some(v) = rx.next().await {
+                    assert_eq!(v, expected, "out of order");
+                    expected += 1;
+                }
+                (expected, core_id())
+            })
+            .unwrap();
+            let start = Instant::now();
+            for i in 0..N {
+                tx.send(i).await.unwrap();
+            }
+            drop(tx);
+            let (got, on) = consumer.await.unwrap();
+            let took = start.elapsed();
+            shutdown_handle().shutdown();
+            Some((got, on, took))
+        })
+        .unwrap();
+    let (got, on, took) = outs[0].unwrap().expect("core 0 reports");
+    assert_eq!(got, N);
+    assert_eq!(on, outs.len() - 1);
+    eprintln!("1,000,000 cross-core messages in {took:?}");
+}
+
+#[test]
+fn one_core_failing_to_get_a_ring_fails_startup_cleanly() {
+    if allowed_cpus().unwrap().len() < 2 {
+        eprintln!("SKIPPED one_core_failing_to_get_a_ring_fails_startup_cleanly: needs 2 CPUs");
+        return;
+    }
+    let start = Instant::now();
+    let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let r = ran.clone();
+    let err = Builder::new()
+        .cores(Cores::Count(2))
+        .shutdown_on_signals(false)
+        .setup_fn(Arc::new(|size, flags| {
+            if std::thread::current().name() == Some("coring-core-1") {
+                Err(io::Error::from_raw_os_error(libc::ENOMEM))
+            } else {
+                setup_ring(size, flags)
+            }
+        }))
+        .run(move |_| {
+            let r = r.clone();
+            async move {
+                r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
+    let msg = err.to_string();
+    assert!(msg.contains("core 1 could not start"), "{msg}");
+    assert!(msg.contains("ulimit -l"), "{msg}");
+    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 0, "no core may run its future");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn shutdown_with_1000_ops_in_flight_per_core_is_prompt() {
+    let start = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let s = start.clone();
+    let outs = Builder::new()
+        .cores(two_or_fewer())
+        .shutdown_on_signals(false)
+        .run(move |core| {
+            let s = s.clone();
+            async move {
+                let (r, w) = common::pipe();
+                let fd = SharedFd::new(r);
+                for _ in 0..1000 {
+                    let fd = fd.clone();
+                    drop(coring::spawn(async move {
+                        Op::new(Read::new(&fd, vec![0u8; 8], u64::MAX)).await
+                    }));
+                }
+                let t = Instant::now();
+                while coring::runtime::stats().driver.ops_in_flight < 1000 {
+                    assert!(t.elapsed() < Duration::from_secs(5));
+                    coring::yield_now().await;
+                }
+                // Every core shows its ops to the others.
+                coring::time::sleep(Duration::from_millis(50)).await;
+                if core.index == 0 {
+                    for i in 0..core_count() {
+                        let st = core_stats(i).unwrap();
+                        assert!(st.ops_in_flight >= 1000, "core {i}: {st:?}");
+                    }
+                    *s.lock().unwrap() = Some(Instant::now());
+                    shutdown_handle().shutdown();
+                }
+                // Never finishes on its own.
+                coring::time::sleep(Duration::from_secs(3600)).await;
+                drop(w);
+            }
+        })
+        .unwrap();
+    let took = start.lock().unwrap().unwrap().elapsed();
+    assert!(outs.iter().all(|o| o.is_none()), "cores were stopped, not finished");
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+}
+
+#[test]
+fn a_panicking_core_stops_the_others_and_reports() {
+    let err = Builder::new()
+        .cores(two_or_fewer())
+        .shutdown_on_signals(false)
+        .run(|core| async move {
+            if core.index == 0 {
+                panic!("core zero fails");
+            }
+            coring::time::sleep(Duration::from_secs(3600)).await;
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("core 0 panicked: core zero fails"), "{err}");
+}
+
+#[coring::test(cores = "all")]
+async fn test_attribute_runs_once_per_core() {
+    assert!(core_id() < core_count());
+    let h = coring::spawn(async { core_id() });
+    assert_eq!(h.await.unwrap(), core_id());
+}
+
+// ---- SIGTERM, in a child process -----------------------------------------
+
+#[test]
+fn launcher_child_entry() {
+    if std::env::var(CHILD_ENV).is_err() {
+        return;
+    }
+    let outs = Builder::new()
+        .cores(two_or_fewer())
+        .run(|core| async move {
+            if core.index == 0 {
+                println!("\nREADY");
+            }
+            coring::time::sleep(Duration::from_secs(30)).await;
+        })
+        .expect("run");
+    assert!(outs.iter().all(|o| o.is_none()));
+    println!("STOPPED");
+}
+
+#[test]
+fn sigterm_stops_all_cores_and_exits_zero() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "launcher_child_entry", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let start = Instant::now();
+    loop {
+        let line = lines.next().expect("child exited before READY").unwrap();
+        if line.trim() == "READY" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+    // Let the signal task arm its handler.
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: kill sends a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(status.success(), "child exit {status:?}, output {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("STOPPED")), "{rest:?}");
+}

@@ -1,2 +1,0 @@
-#[coring::main(cores = "all")]
-async fn main() {}
