@@ -315,3 +315,24 @@ fn runtime_is_reusable_and_sequential_runtimes_work() {
         assert_eq!(rt.block_on(async { 2 }), 2);
     }
 }
+
+#[test]
+fn timers_work_when_parks_use_a_timeout_sqe() {
+    // The pre-5.11 path: no EXT_ARG, a kernel timeout SQE bounds each park.
+    let rt = coring::runtime::Builder::new().without_ext_arg().build().unwrap();
+    rt.block_on(async {
+        let start = Instant::now();
+        let long = spawn(sleep(Duration::from_secs(3600)));
+        for ms in [5u64, 1, 10, 2] {
+            let t = Instant::now();
+            sleep(Duration::from_millis(ms)).await;
+            let took = t.elapsed();
+            assert!(took >= Duration::from_millis(ms) && took < Duration::from_millis(ms + 200), "{took:?}");
+        }
+        long.abort();
+        // The aborted task's future is dropped when the executor next runs it.
+        yield_now().await;
+        assert!(start.elapsed() < Duration::from_secs(2));
+    });
+    assert_eq!(rt.stats().timers, 0);
+}

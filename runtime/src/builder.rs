@@ -63,6 +63,13 @@ impl Builder {
         self
     }
 
+    /// Bound parks with a timeout SQE as on pre-5.11 kernels (testing).
+    #[doc(hidden)]
+    pub fn without_ext_arg(&mut self) -> &mut Self {
+        self.ring.without_ext_arg();
+        self
+    }
+
     /// Replaces the whole ring configuration.
     pub fn ring_config(&mut self, config: RingConfig) -> &mut Self {
         self.ring = config;

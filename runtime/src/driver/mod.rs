@@ -24,7 +24,7 @@ pub(crate) use wake::WakeFd;
 use crate::op::Completion;
 use crate::ring::{memlock, RingInfo};
 use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
-use slots::{SlotState, Slots, IGNORE, WAKE};
+use slots::{SlotState, Slots, IGNORE, PARK_TIMEOUT, WAKE};
 use std::{
     cell::RefCell,
     collections::VecDeque,
@@ -64,6 +64,8 @@ pub(crate) struct Driver {
     probe: Option<Probe>,
     ext_arg: bool,
     park_timeout: Box<types::Timespec>,
+    /// When the pending park-timeout SQE (pre-5.11 kernels) fires.
+    park_deadline: Option<Instant>,
     wake: WakeFd,
     /// Where the armed eventfd read writes; boxed so it stays put.
     wake_buf: Box<u64>,
@@ -83,14 +85,14 @@ pub struct DriverHandle {
 }
 
 impl DriverHandle {
-    pub(crate) fn new(ring: IoUring, info: RingInfo, wake: WakeFd) -> Self {
+    pub(crate) fn new(ring: IoUring, info: RingInfo, wake: WakeFd, no_ext_arg: bool) -> Self {
         let mut probe = Probe::new();
         let probe = ring
             .submitter()
             .register_probe(&mut probe)
             .ok()
             .map(|_| probe);
-        let ext_arg = ring.params().is_feature_ext_arg();
+        let ext_arg = ring.params().is_feature_ext_arg() && !no_ext_arg;
         let limit = ring.params().cq_entries() as usize;
         memlock::charge(info.memlock_bytes);
         let driver = Driver {
@@ -102,6 +104,7 @@ impl DriverHandle {
             probe,
             ext_arg,
             park_timeout: Box::new(types::Timespec::new()),
+            park_deadline: None,
             wake,
             wake_buf: Box::new(0),
             wake_armed: false,
@@ -557,12 +560,19 @@ impl Driver {
             }
             Some(t) => {
                 // Pre-5.11 kernels: a timeout SQE bounds the wait. The kernel
-                // copies the timespec when it prepares the SQE.
-                *self.park_timeout = types::Timespec::from(t);
-                let e = opcode::Timeout::new(&*self.park_timeout)
-                    .build()
-                    .user_data(IGNORE);
-                let _ = self.push_sqe(&e);
+                // copies the timespec when it prepares the SQE. One that is
+                // still pending and ends no later is reused, so parks do not
+                // pile up kernel timers.
+                let deadline = Instant::now() + t;
+                if self.park_deadline.is_none_or(|d| d > deadline) {
+                    *self.park_timeout = types::Timespec::from(t);
+                    let e = opcode::Timeout::new(&*self.park_timeout)
+                        .build()
+                        .user_data(PARK_TIMEOUT);
+                    if self.push_sqe(&e).is_ok() {
+                        self.park_deadline = Some(deadline);
+                    }
+                }
                 self.ring.submitter().submit_and_wait(want)
             }
             None => self.ring.submitter().submit_and_wait(want),
@@ -604,6 +614,7 @@ impl Driver {
                         self.wake_armed = false;
                         self.stats.remote_wakes += 1;
                     }
+                    PARK_TIMEOUT => self.park_deadline = None,
                     data => {
                         let Some(token) = Token::from_user_data(data) else {
                             continue;

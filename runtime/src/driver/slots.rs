@@ -15,6 +15,9 @@ use std::task::Waker;
 pub(crate) const IGNORE: u64 = u64::MAX;
 /// `user_data` of the eventfd read that wakes a parked ring.
 pub(crate) const WAKE: u64 = u64::MAX - 1;
+/// `user_data` of the timeout SQE that bounds a park on kernels without
+/// `IORING_FEAT_EXT_ARG`.
+pub(crate) const PARK_TIMEOUT: u64 = u64::MAX - 2;
 
 /// Identifies one op in the table; `user_data` of its SQE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

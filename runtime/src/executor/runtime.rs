@@ -77,7 +77,12 @@ impl Runtime {
             "ring ready"
         );
         let wake = WakeFd::new()?;
-        let driver = Rc::new(DriverHandle::new(ring, info, wake.clone()));
+        let driver = Rc::new(DriverHandle::new(
+            ring,
+            info,
+            wake.clone(),
+            config.no_ext_arg,
+        ));
         let ctx = Rc::new(Context {
             id,
             driver,

@@ -20,6 +20,7 @@ pub struct RingConfig {
     pub(crate) flags: SetupFlags,
     pub(crate) memlock_share: u32,
     pub(crate) setup: Option<SetupFn>,
+    pub(crate) no_ext_arg: bool,
 }
 
 impl Default for RingConfig {
@@ -30,6 +31,7 @@ impl Default for RingConfig {
             flags: SetupFlags::PREFERRED,
             memlock_share: 1,
             setup: None,
+            no_ext_arg: false,
         }
     }
 }
@@ -79,6 +81,14 @@ impl RingConfig {
     /// Replace the function that calls `io_uring_setup` (fault injection).
     pub fn setup_fn(&mut self, f: SetupFn) -> &mut Self {
         self.setup = Some(f);
+        self
+    }
+
+    /// Bound parks with a timeout SQE instead of `IORING_ENTER_EXT_ARG`, as
+    /// on kernels before 5.11 (for testing that path on newer kernels).
+    #[doc(hidden)]
+    pub fn without_ext_arg(&mut self) -> &mut Self {
+        self.no_ext_arg = true;
         self
     }
 
