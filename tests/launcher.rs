@@ -10,7 +10,7 @@ use coring::runtime::{
     ring::setup_ring,
     shutdown_handle, spawn_on, Builder, Cores,
 };
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use std::{
     io,
     process::Command,
@@ -43,7 +43,12 @@ fn every_core_is_pinned_to_its_cpu_and_knows_its_id() {
         assert_eq!(id, i);
         assert_eq!(count, allowed.len());
         assert_eq!(info.cpu, Some(allowed[i]));
-        assert_eq!(mine, vec![allowed[i]], "core {i} not pinned to CPU {}", allowed[i]);
+        assert_eq!(
+            mine,
+            vec![allowed[i]],
+            "core {i} not pinned to CPU {}",
+            allowed[i]
+        );
     }
 }
 
@@ -133,11 +138,11 @@ fn cross_core_channel_passes_a_million_messages_in_order() {
                 coring::time::sleep(Duration::from_secs(3600)).await;
                 return None;
             }
-            let (mut tx, mut rx) = futures::channel::mpsc::channel::<u64>(1024);
+            let (tx, mut rx) = coring::runtime::channel::channel::<u64>(1024);
             let receiver_core = core_count() - 1;
             let consumer = spawn_on(receiver_core, move || async move {
                 let mut expected = 0;
-                while let Some(v) = rx.next().await {
+                while let Some(v) = rx.recv().await {
                     assert_eq!(v, expected, "out of order");
                     expected += 1;
                 }
@@ -191,7 +196,11 @@ fn one_core_failing_to_get_a_ring_fails_startup_cleanly() {
     let msg = err.to_string();
     assert!(msg.contains("core 1 could not start"), "{msg}");
     assert!(msg.contains("ulimit -l"), "{msg}");
-    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 0, "no core may run its future");
+    assert_eq!(
+        ran.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no core may run its future"
+    );
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
@@ -235,7 +244,10 @@ fn shutdown_with_1000_ops_in_flight_per_core_is_prompt() {
         })
         .unwrap();
     let took = start.lock().unwrap().unwrap().elapsed();
-    assert!(outs.iter().all(|o| o.is_none()), "cores were stopped, not finished");
+    assert!(
+        outs.iter().all(|o| o.is_none()),
+        "cores were stopped, not finished"
+    );
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
 }
 
@@ -251,7 +263,10 @@ fn a_panicking_core_stops_the_others_and_reports() {
             coring::time::sleep(Duration::from_secs(3600)).await;
         })
         .unwrap_err();
-    assert!(err.to_string().contains("core 0 panicked: core zero fails"), "{err}");
+    assert!(
+        err.to_string().contains("core 0 panicked: core zero fails"),
+        "{err}"
+    );
 }
 
 #[coring::test(cores = "all")]
@@ -285,7 +300,12 @@ fn launcher_child_entry() {
 fn sigterm_stops_all_cores_and_exits_zero() {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "launcher_child_entry", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "launcher_child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, "1")
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -307,4 +327,83 @@ fn sigterm_stops_all_cores_and_exits_zero() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(status.success(), "child exit {status:?}, output {rest:?}");
     assert!(rest.iter().any(|l| l.contains("STOPPED")), "{rest:?}");
+}
+
+/// Capacity 1 and several producers on both cores: every wake-up path of
+/// the channel (receiver waiting, senders waiting, close) runs often, and
+/// no message is lost or duplicated.
+#[test]
+fn channel_capacity_one_many_producers_loses_nothing() {
+    const PER: u64 = 50_000;
+    let outs = Builder::new()
+        .cores(two_or_fewer())
+        .shutdown_on_signals(false)
+        .run(|core| async move {
+            if core.index != 0 {
+                coring::time::sleep(Duration::from_secs(3600)).await;
+                return None;
+            }
+            let (tx, rx) = coring::runtime::channel::channel::<(u64, u64)>(1);
+            let last = core_count() - 1;
+            let consumer = spawn_on(last, move || async move {
+                let mut rx = rx;
+                let mut next = [0u64; 4];
+                let mut n = 0;
+                while let Some((p, v)) = rx.next().await {
+                    assert_eq!(v, next[p as usize], "producer {p} out of order");
+                    next[p as usize] += 1;
+                    n += 1;
+                }
+                n
+            })
+            .unwrap();
+            let mut producers = Vec::new();
+            for p in 0..4u64 {
+                let tx = tx.clone();
+                let target = (p as usize) % core_count();
+                producers.push(
+                    spawn_on(target, move || async move {
+                        for v in 0..PER {
+                            tx.send((p, v)).await.unwrap();
+                        }
+                    })
+                    .unwrap(),
+                );
+            }
+            drop(tx);
+            for p in producers {
+                p.await.unwrap();
+            }
+            let n = consumer.await.unwrap();
+            shutdown_handle().shutdown();
+            Some(n)
+        })
+        .unwrap();
+    assert_eq!(outs[0].unwrap().unwrap(), 4 * PER);
+}
+
+#[coring::test]
+async fn channel_reports_a_dropped_receiver() {
+    let (tx, rx) = coring::runtime::channel::channel::<u32>(4);
+    tx.send(1).await.unwrap();
+    drop(rx);
+    let err = tx.send(2).await.unwrap_err();
+    assert_eq!(err.0, 2);
+    assert!(tx.is_closed());
+}
+
+#[coring::test]
+async fn channel_ends_when_senders_are_gone() {
+    let (tx, mut rx) = coring::runtime::channel::channel::<u32>(4);
+    let tx2 = tx.clone();
+    let h = coring::spawn(async move {
+        tx2.send(7).await.unwrap();
+    });
+    tx.send(5).await.unwrap();
+    drop(tx);
+    h.await.unwrap();
+    let mut got = vec![rx.recv().await.unwrap(), rx.recv().await.unwrap()];
+    got.sort();
+    assert_eq!(got, vec![5, 7]);
+    assert_eq!(rx.recv().await, None);
 }

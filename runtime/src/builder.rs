@@ -5,7 +5,10 @@ use crate::{
     ring::{RingConfig, SetupFlags, SetupFn},
     Runtime,
 };
-use std::io;
+use std::{io, time::Duration};
+
+/// Default for [`Builder::spin_before_park`].
+const DEFAULT_SPIN: Duration = Duration::from_micros(20);
 
 /// Builds a [`Runtime`].
 ///
@@ -18,6 +21,7 @@ use std::io;
 pub struct Builder {
     ring: RingConfig,
     pub(crate) launch: LaunchOptions,
+    spin: Option<Duration>,
 }
 
 impl Builder {
@@ -107,6 +111,15 @@ impl Builder {
     /// it), or not even the floor size could be created (the message lists
     /// every size tried).
     pub fn build(&self) -> io::Result<Runtime> {
-        Runtime::with_config(&self.ring)
+        Runtime::with_config(&self.ring, self.spin.unwrap_or(DEFAULT_SPIN))
+    }
+
+    /// How long an idle runtime watches for work (memory reads only)
+    /// before it blocks in the kernel. Work that arrives within it — a
+    /// message from another core, a completion — costs no syscall on either
+    /// side. Default 20 µs; zero parks at once.
+    pub fn spin_before_park(&mut self, spin: Duration) -> &mut Self {
+        self.spin = Some(spin);
+        self
     }
 }

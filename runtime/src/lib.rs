@@ -27,6 +27,7 @@
 
 pub mod buf;
 mod builder;
+pub mod channel;
 pub mod driver;
 mod executor;
 pub mod fd;

@@ -25,6 +25,8 @@ pub(crate) struct Context {
     pub(crate) timers: Rc<Timers>,
     pub(crate) tasks: TaskRegistry,
     pub(crate) tasks_spawned: Cell<u64>,
+    /// How long to watch for work before parking in the kernel.
+    pub(crate) spin: std::time::Duration,
     /// Set when the runtime is one core of a launcher run.
     pub(crate) core: RefCell<Option<crate::launcher::CoreContext>>,
     /// Per-runtime values (see `runtime_local`), dropped after the ring.

@@ -1,0 +1,271 @@
+//! [`channel`]: a bounded multi-producer, single-consumer channel for
+//! sending values between cores.
+//!
+//! The buffer is `crossbeam-queue`'s lock-free `ArrayQueue`, allocated once:
+//! a send is one slot write, no allocation (the general-purpose
+//! `futures::channel::mpsc` allocates a node per message, and that
+//! allocation dominated cross-core throughput in `benches/cores.rs`). A send
+//! wakes the receiver through its waker, so a receiving core that is awake
+//! (running, or spinning before a park) gets the message with no syscall;
+//! only a parked core has its eventfd written.
+
+use crossbeam_queue::ArrayQueue;
+use futures::{task::AtomicWaker, Stream};
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
+        Arc, Mutex,
+    },
+    task::{Context, Poll, Waker},
+};
+
+/// A bounded channel holding up to `capacity` values (at least 1).
+pub fn channel<T: Send>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan {
+        queue: ArrayQueue::new(capacity.max(1)),
+        rx_waker: AtomicWaker::new(),
+        rx_waiting: AtomicBool::new(false),
+        tx_waiting: AtomicUsize::new(0),
+        tx_wakers: Mutex::new(Vec::new()),
+        senders: AtomicUsize::new(1),
+        rx_closed: AtomicBool::new(false),
+    });
+    (Sender { chan: chan.clone() }, Receiver { chan })
+}
+
+struct Chan<T> {
+    queue: ArrayQueue<T>,
+    rx_waker: AtomicWaker,
+    /// The receiver found the channel empty and waits: only then does a
+    /// send pay for waking it (a plain load otherwise, so a busy receiver
+    /// costs senders no atomic read-modify-write on its cache line).
+    rx_waiting: AtomicBool,
+    /// Senders waiting for room (their wakers are in `tx_wakers`).
+    tx_waiting: AtomicUsize,
+    tx_wakers: Mutex<Vec<Waker>>,
+    senders: AtomicUsize,
+    rx_closed: AtomicBool,
+}
+
+impl<T> Chan<T> {
+    fn wake_receiver(&self) {
+        if self.rx_waiting.load(SeqCst) && self.rx_waiting.swap(false, SeqCst) {
+            self.rx_waker.wake();
+        }
+    }
+
+    fn wake_senders(&self) {
+        if self.tx_waiting.load(SeqCst) == 0 {
+            return;
+        }
+        let wakers = std::mem::take(&mut *self.tx_wakers.lock().unwrap_or_else(|e| e.into_inner()));
+        self.tx_waiting.store(0, SeqCst);
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+/// The sending side; clone it for more producers.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The receiving side.
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The receiver is gone; the value comes back.
+#[derive(PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the receiver was dropped")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+/// Why [`Sender::try_send`] failed; the value comes back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TrySendError<T> {
+    /// The channel is full.
+    Full(T),
+    /// The receiver was dropped.
+    Closed(T),
+}
+
+impl<T: Send> Sender<T> {
+    /// Sends `value`, waiting while the channel is full.
+    pub fn send(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture {
+            sender: self,
+            value: Some(value),
+        }
+    }
+
+    /// Sends `value` if there is room now.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        if self.chan.rx_closed.load(SeqCst) {
+            return Err(TrySendError::Closed(value));
+        }
+        match self.chan.queue.push(value) {
+            Ok(()) => {
+                self.chan.wake_receiver();
+                Ok(())
+            }
+            Err(v) => Err(TrySendError::Full(v)),
+        }
+    }
+
+    /// Whether the receiver was dropped.
+    pub fn is_closed(&self) -> bool {
+        self.chan.rx_closed.load(SeqCst)
+    }
+}
+
+/// The future of [`Sender::send`].
+#[must_use = "a send does nothing until awaited"]
+pub struct SendFuture<'a, T> {
+    sender: &'a Sender<T>,
+    value: Option<T>,
+}
+
+impl<T> Unpin for SendFuture<'_, T> {}
+
+impl<T: Send> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let value = self.value.take().expect("Send polled after completion");
+        let chan = &self.sender.chan;
+        match self.sender.try_send(value) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(TrySendError::Closed(v)) => Poll::Ready(Err(SendError(v))),
+            Err(TrySendError::Full(v)) => {
+                chan.tx_wakers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(cx.waker().clone());
+                chan.tx_waiting.fetch_add(1, SeqCst);
+                // The receiver may have made room before it saw us waiting.
+                match self.sender.try_send(v) {
+                    Ok(()) => Poll::Ready(Ok(())),
+                    Err(TrySendError::Closed(v)) => Poll::Ready(Err(SendError(v))),
+                    Err(TrySendError::Full(v)) => {
+                        self.value = Some(v);
+                        Poll::Pending
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.senders.fetch_add(1, SeqCst);
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.chan.senders.fetch_sub(1, SeqCst) == 1 {
+            self.chan.rx_waiting.store(false, SeqCst);
+            self.chan.rx_waker.wake();
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives the next value; `None` once every sender is gone and the
+    /// channel is empty.
+    pub async fn recv(&mut self) -> Option<T> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Receives a value if one is there now.
+    pub fn try_recv(&mut self) -> Option<T> {
+        let v = self.chan.queue.pop();
+        if v.is_some() {
+            self.chan.wake_senders();
+        }
+        v
+    }
+
+    /// Polls for the next value.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if let Some(v) = self.try_recv() {
+            return Poll::Ready(Some(v));
+        }
+        self.chan.rx_waker.register(cx.waker());
+        self.chan.rx_waiting.store(true, SeqCst);
+        // A send that missed the flag pushed before it: look again.
+        if let Some(v) = self.try_recv() {
+            self.chan.rx_waiting.store(false, SeqCst);
+            return Poll::Ready(Some(v));
+        }
+        if self.chan.senders.load(SeqCst) == 0 {
+            // Senders may have sent right before leaving.
+            return Poll::Ready(self.try_recv());
+        }
+        Poll::Pending
+    }
+
+    /// Values waiting now.
+    pub fn len(&self) -> usize {
+        self.chan.queue.len()
+    }
+
+    /// Whether no value is waiting now.
+    pub fn is_empty(&self) -> bool {
+        self.chan.queue.is_empty()
+    }
+}
+
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.poll_recv(cx)
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.rx_closed.store(true, SeqCst);
+        self.chan.tx_waiting.fetch_add(1, SeqCst);
+        self.chan.wake_senders();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn try_send_and_recv_in_order_and_full() {
+        let (tx, mut rx) = channel(2);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+        assert_eq!(rx.try_recv(), Some(1));
+        assert_eq!(rx.try_recv(), Some(2));
+        assert_eq!(rx.try_recv(), None);
+        drop(rx);
+        assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
+    }
+}
