@@ -100,10 +100,23 @@ pub(crate) fn try_current() -> Option<Rc<Context>> {
 
 /// The current context; panics with a clear message naming `what` if none.
 pub(crate) fn current(what: &str) -> Rc<Context> {
-    try_current().unwrap_or_else(|| {
-        panic!(
-            "coring: {what} was used outside a coring runtime; run it inside \
-             Runtime::block_on, #[coring::main] or #[coring::test]"
-        )
+    with_current(what, Rc::clone)
+}
+
+/// Runs `f` with the current context without cloning it; panics with a
+/// clear message naming `what` if there is none.
+pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Rc<Context>) -> R) -> R {
+    CURRENT.with(|c| match &*c.borrow() {
+        Some(ctx) => f(ctx),
+        None => outside(what),
     })
+}
+
+#[cold]
+#[inline(never)]
+fn outside(what: &str) -> ! {
+    panic!(
+        "coring: {what} was used outside a coring runtime; run it inside \
+         Runtime::block_on, #[coring::main] or #[coring::test]"
+    )
 }

@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 /// The current runtime's driver; panics naming `what` outside a runtime.
 pub(crate) fn current_driver(what: &str) -> Rc<DriverHandle> {
-    context::current(what).driver.clone()
+    context::with_current(what, |c| c.driver.clone())
 }
 
 /// The current runtime's driver, if a runtime runs on this thread.

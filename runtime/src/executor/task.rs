@@ -29,8 +29,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let ctx = context::current("spawn");
-    spawn_in(&ctx, future)
+    context::with_current("spawn", |ctx| spawn_in(ctx, future))
 }
 
 pub(crate) fn spawn_in<F>(ctx: &Rc<Context>, future: F) -> JoinHandle<F::Output>

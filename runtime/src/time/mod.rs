@@ -75,7 +75,7 @@ impl Future for Sleep {
         if Instant::now() >= self.deadline {
             return Poll::Ready(());
         }
-        let timers = context::current("sleep").timers.clone();
+        let timers = context::with_current("sleep", |c| c.timers.clone());
         let key = timers.insert(self.deadline, cx.waker().clone());
         self.entry = Some((timers, key));
         Poll::Pending
