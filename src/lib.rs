@@ -1,21 +1,7 @@
-//! # coring
-//!
-//! A thread-per-core async runtime for Linux io_uring: one executor thread
-//! per core, each owning one ring sized to what the machine allows, futures
-//! woken by their completions, owned buffers that make cancellation safe.
-//!
-//! ```
-//! #[coring::main]
-//! async fn main() -> std::io::Result<()> {
-//!     let task = coring::spawn(async { 40 + 2 });
-//!     coring::time::sleep(std::time::Duration::from_millis(1)).await;
-//!     assert_eq!(task.await?, 42);
-//!     Ok(())
-//! }
-//! ```
-//!
-//! Crates by layer: [`runtime`] (ring, driver, ops, executor, timers),
-//! [`net`], [`fs`], and the [`main`] / [`test`] attributes.
+//! The `coring` facade: re-exports the runtime, net, fs and the
+//! attributes. The crate documentation below is the README, whose examples
+//! are compiled as doc tests.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 pub use coring_macros::{main, test};
