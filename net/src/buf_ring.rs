@@ -1,0 +1,168 @@
+//! The per-runtime provided buffer ring used by multishot receive.
+//!
+//! One ring of [`COUNT`] buffers of [`SIZE`] bytes is registered with each
+//! runtime's io_uring (buffer group [`BGID`]) the first time a stream reads,
+//! and kept as a `runtime_local` value, which the runtime drops only after
+//! its ring has shut down. The kernel picks a free buffer for each chunk a
+//! multishot receive gets; the chunk ([`RecvChunk`]) gives the buffer back
+//! to the ring when dropped. If registration fails (a kernel before 5.19,
+//! or no memory) streams fall back to single-shot receives.
+
+use coring_runtime::io_uring::types::BufRingEntry;
+use std::{
+    alloc::{self, Layout},
+    cell::Cell,
+    io,
+    ptr::NonNull,
+    rc::Rc,
+    sync::atomic::{AtomicU16, Ordering},
+};
+
+/// The buffer group id coring-net registers its ring under.
+pub(crate) const BGID: u16 = 0x6e74;
+/// Number of buffers in the ring (a power of two).
+pub(crate) const COUNT: u16 = 1024;
+/// Size of each buffer: the most one multishot completion delivers.
+pub(crate) const SIZE: usize = 4096;
+const PAGE: usize = 4096;
+
+/// A registered provided-buffer ring and its buffers.
+pub(crate) struct BufRing {
+    entries: NonNull<BufRingEntry>,
+    bufs: NonNull<u8>,
+    tail: Cell<u16>,
+}
+
+impl BufRing {
+    /// This runtime's ring, registered on first use; `None` if the kernel
+    /// refused it (callers then use single-shot receives).
+    pub(crate) fn current() -> Option<Rc<BufRing>> {
+        let slot = coring_runtime::runtime_local(|| match BufRing::register() {
+            Ok(ring) => Some(Rc::new(ring)),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "provided buffer ring unavailable; sockets use single-shot receives"
+                );
+                None
+            }
+        });
+        (*slot).clone()
+    }
+
+    fn entries_layout() -> Layout {
+        Layout::from_size_align(COUNT as usize * size_of::<BufRingEntry>(), PAGE)
+            .expect("valid layout")
+    }
+
+    fn bufs_layout() -> Layout {
+        Layout::from_size_align(COUNT as usize * SIZE, PAGE).expect("valid layout")
+    }
+
+    fn register() -> io::Result<BufRing> {
+        // SAFETY: both layouts have a non-zero size.
+        let (entries, bufs) = unsafe {
+            (
+                alloc::alloc_zeroed(Self::entries_layout()),
+                alloc::alloc(Self::bufs_layout()),
+            )
+        };
+        let entries = NonNull::new(entries.cast::<BufRingEntry>());
+        let bufs = NonNull::new(bufs);
+        let (Some(entries), Some(bufs)) = (entries, bufs) else {
+            return Err(io::Error::from(io::ErrorKind::OutOfMemory));
+        };
+        let ring = BufRing {
+            entries,
+            bufs,
+            tail: Cell::new(0),
+        };
+        coring_runtime::with_submitter(|s| {
+            // SAFETY: the entries are page-aligned memory of COUNT entries
+            // that lives until the ring is dropped, which the runtime does
+            // only after the io_uring has no op in flight (runtime_local).
+            unsafe { s.register_buf_ring_with_flags(ring.entries.as_ptr() as u64, COUNT, BGID, 0) }
+        })?;
+        for bid in 0..COUNT {
+            ring.push(bid);
+        }
+        ring.publish();
+        Ok(ring)
+    }
+
+    /// The `len` bytes the kernel wrote into buffer `bid`.
+    fn bytes(&self, bid: u16, len: usize) -> &[u8] {
+        debug_assert!(bid < COUNT && len <= SIZE);
+        // SAFETY: buffer `bid` is SIZE bytes inside the allocation; the
+        // kernel wrote its first `len` bytes and handed it to us (it is not
+        // in the ring until recycled, so the kernel does not write it now).
+        unsafe { std::slice::from_raw_parts(self.bufs.as_ptr().add(bid as usize * SIZE), len) }
+    }
+
+    /// Writes buffer `bid` into the next free ring entry (not yet visible
+    /// to the kernel).
+    fn push(&self, bid: u16) {
+        let tail = self.tail.get();
+        let idx = (tail & (COUNT - 1)) as usize;
+        // SAFETY: idx < COUNT; the kernel only reads entries between its
+        // head and the published tail, and this one is past the tail.
+        let entry = unsafe { &mut *self.entries.as_ptr().add(idx) };
+        // SAFETY: bid < COUNT, so the offset stays in the allocation.
+        entry.set_addr(unsafe { self.bufs.as_ptr().add(bid as usize * SIZE) } as u64);
+        entry.set_len(SIZE as u32);
+        entry.set_bid(bid);
+        self.tail.set(tail.wrapping_add(1));
+    }
+
+    /// Makes pushed entries visible to the kernel.
+    fn publish(&self) {
+        // SAFETY: the tail field lives in the first entry, in our
+        // allocation; the kernel reads it concurrently, hence the atomic
+        // release store.
+        unsafe {
+            let tail = BufRingEntry::tail(self.entries.as_ptr()) as *mut u16;
+            AtomicU16::from_ptr(tail).store(self.tail.get(), Ordering::Release);
+        }
+    }
+
+    /// Gives buffer `bid` back to the kernel.
+    pub(crate) fn recycle(&self, bid: u16) {
+        self.push(bid);
+        self.publish();
+    }
+}
+
+impl Drop for BufRing {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `register` with these layouts. Every op that
+        // could pick a buffer holds an Rc to this ring, so none is in flight.
+        unsafe {
+            alloc::dealloc(self.entries.as_ptr().cast(), Self::entries_layout());
+            alloc::dealloc(self.bufs.as_ptr(), Self::bufs_layout());
+        }
+    }
+}
+
+/// Bytes a multishot receive delivered into a ring buffer; the buffer goes
+/// back to the ring when this is dropped.
+pub(crate) struct RecvChunk {
+    ring: Rc<BufRing>,
+    bid: u16,
+    len: u32,
+}
+
+impl RecvChunk {
+    pub(crate) fn new(ring: Rc<BufRing>, bid: u16, len: u32) -> Self {
+        RecvChunk { ring, bid, len }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.ring.bytes(self.bid, self.len as usize)
+    }
+}
+
+impl Drop for RecvChunk {
+    fn drop(&mut self) {
+        self.ring.recycle(self.bid);
+    }
+}

@@ -1,0 +1,61 @@
+//! Error annotation: every error that leaves this crate names what was
+//! being done and to which address (`connect 127.0.0.1:1: Connection
+//! refused (os error 111)`), keeping the original [`io::ErrorKind`] and the
+//! OS error as its [`source`](std::error::Error::source).
+
+use std::{error::Error, fmt, io};
+
+/// An I/O error with the operation and address it happened on.
+#[derive(Debug)]
+struct AddrError {
+    what: String,
+    source: io::Error,
+}
+
+impl fmt::Display for AddrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl Error for AddrError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Wraps `e` as "`op` `addr`: `e`", keeping its kind. Errors that were
+/// already annotated are returned unchanged.
+pub(crate) fn annotate(e: io::Error, op: &str, addr: &dyn fmt::Display) -> io::Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<AddrError>()) {
+        return e;
+    }
+    io::Error::new(
+        e.kind(),
+        AddrError {
+            what: format!("{op} {addr}"),
+            source: e,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotation_keeps_kind_and_errno() {
+        let e = annotate(
+            io::Error::from_raw_os_error(libc::ECONNREFUSED),
+            "connect",
+            &"127.0.0.1:1",
+        );
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
+        assert!(e.to_string().starts_with("connect 127.0.0.1:1: "), "{e}");
+        let source = e.get_ref().and_then(|i| i.source()).unwrap();
+        let os = source.downcast_ref::<io::Error>().unwrap();
+        assert_eq!(os.raw_os_error(), Some(libc::ECONNREFUSED));
+        let again = annotate(e, "recv from", &"x");
+        assert!(!again.to_string().contains("recv from"));
+    }
+}

@@ -1,0 +1,179 @@
+//! [`WriteState`]: the send side of a connected stream socket (TCP or
+//! Unix).
+//!
+//! Owned-buffer writes send the caller's buffer directly. The poll-style
+//! `AsyncWrite` path copies into the stream's own buffer and keeps the
+//! send op here (write-behind): `poll_write` returns as soon as the bytes
+//! are queued, the next write or `poll_flush` waits for them, and errors
+//! surface there. A dropped write future never loses track of a send.
+
+use crate::{
+    error::annotate,
+    op::{Send, Shutdown},
+};
+use coring_runtime::{
+    buf::{IoBuf, Slice},
+    fd::SharedFd,
+    op::Op,
+};
+use futures::ready;
+use std::{
+    future::Future,
+    io, net,
+    pin::Pin,
+    rc::Rc,
+    task::{Context, Poll},
+};
+
+/// Most bytes one `poll_write` queues.
+const MAX_BUFFERED: usize = 64 * 1024;
+
+/// Send state of one stream.
+pub(crate) struct WriteState {
+    fd: SharedFd,
+    peer: Rc<str>,
+    inflight: Option<Op<Send<Slice<Vec<u8>>>>>,
+    buf: Vec<u8>,
+    shutdown: Option<Op<Shutdown>>,
+    closed: bool,
+}
+
+impl WriteState {
+    pub(crate) fn new(fd: SharedFd, peer: Rc<str>) -> Self {
+        WriteState {
+            fd,
+            peer,
+            inflight: None,
+            buf: Vec::new(),
+            shutdown: None,
+            closed: false,
+        }
+    }
+
+    pub(crate) fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
+    pub(crate) fn is_busy(&self) -> bool {
+        self.inflight.is_some() || self.shutdown.is_some()
+    }
+
+    pub(crate) fn error(&self, e: io::Error) -> io::Error {
+        annotate(e, "send to", &self.peer)
+    }
+
+    /// Waits until every byte queued by `poll_write` was sent.
+    pub(crate) fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some(op) = &mut self.inflight {
+            let (res, slice) = ready!(Pin::new(op).poll(cx));
+            self.inflight = None;
+            let (begin, end) = (slice.begin(), slice.end());
+            let mut buf = slice.into_inner();
+            match res {
+                Ok(n) if n > 0 && begin + n < end => {
+                    self.inflight = Some(Op::new(Send::new(&self.fd, buf.slice(begin + n..end))));
+                }
+                Ok(n) => {
+                    buf.clear();
+                    self.buf = buf;
+                    if n == 0 {
+                        return Poll::Ready(Err(self.error(io::ErrorKind::WriteZero.into())));
+                    }
+                }
+                Err(e) => {
+                    buf.clear();
+                    self.buf = buf;
+                    return Poll::Ready(Err(self.error(e)));
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues up to 64 KiB of `data` for sending (after the previous
+    /// queued bytes went out).
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        ready!(self.poll_drain(cx))?;
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = data.len().min(MAX_BUFFERED);
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.extend_from_slice(&data[..n]);
+        self.inflight = Some(Op::new(Send::new(&self.fd, buf.slice(0..n))));
+        // Submit now; a failure to even start is reported instead of Ok.
+        match self.poll_drain(cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            _ => Poll::Ready(Ok(n)),
+        }
+    }
+
+    /// Drains queued bytes, then shuts down the write direction (`how` may
+    /// widen it to both). Idempotent once it succeeded.
+    pub(crate) fn poll_shutdown(
+        &mut self,
+        cx: &mut Context<'_>,
+        how: net::Shutdown,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        if self.closed && how == net::Shutdown::Write {
+            return Poll::Ready(Ok(()));
+        }
+        let op = self
+            .shutdown
+            .get_or_insert_with(|| Op::new(Shutdown::new(&self.fd, how)));
+        let res = ready!(Pin::new(op).poll(cx));
+        self.shutdown = None;
+        match res {
+            Ok(()) => {
+                self.closed = true;
+                Poll::Ready(Ok(()))
+            }
+            // The peer is already gone: nothing left to shut down.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
+                self.closed = true;
+                Poll::Ready(Ok(()))
+            }
+            Err(e) => Poll::Ready(Err(annotate(e, "shutdown", &self.peer))),
+        }
+    }
+
+    /// Sends `buf` directly (after queued bytes); may be short.
+    pub(crate) async fn write<B: IoBuf>(&mut self, buf: B) -> (io::Result<usize>, B) {
+        if let Err(e) = futures::future::poll_fn(|cx| self.poll_drain(cx)).await {
+            return (Err(e), buf);
+        }
+        let (res, buf) = Op::new(Send::new(&self.fd, buf)).await;
+        (res.map_err(|e| self.error(e)), buf)
+    }
+
+    /// Sends all of `buf`.
+    pub(crate) async fn write_all<B: IoBuf>(&mut self, mut buf: B) -> (io::Result<()>, B) {
+        let len = buf.bytes_init();
+        let mut pos = 0;
+        while pos < len {
+            let (res, slice) = self.write(buf.slice(pos..len)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => return (Err(self.error(io::ErrorKind::WriteZero.into())), buf),
+                Ok(n) => pos += n,
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Sends the initialized bytes of `bufs` with one `sendmsg`; may be
+    /// short.
+    pub(crate) async fn writev<B: IoBuf>(&mut self, bufs: Vec<B>) -> (io::Result<usize>, Vec<B>) {
+        if let Err(e) = futures::future::poll_fn(|cx| self.poll_drain(cx)).await {
+            return (Err(e), bufs);
+        }
+        let (res, bufs) = Op::new(crate::op::SendVectored::new(&self.fd, bufs)).await;
+        (res.map_err(|e| self.error(e)), bufs)
+    }
+}

@@ -1,0 +1,41 @@
+//! Unix domain sockets: [`UnixListener`], [`UnixStream`] (same I/O as
+//! `TcpStream`), [`UnixDatagram`].
+
+mod datagram;
+mod listener;
+mod stream;
+
+pub use datagram::UnixDatagram;
+pub use listener::{UnixIncoming, UnixListener};
+pub use stream::UnixStream;
+
+use std::{io, os::unix::net::SocketAddr};
+
+/// A unix address from socket2's form: a path, an abstract name, or
+/// unnamed.
+pub(crate) fn unix_addr(a: &socket2::SockAddr) -> io::Result<SocketAddr> {
+    use std::os::linux::net::SocketAddrExt;
+    if let Some(path) = a.as_unix() {
+        return Ok(path);
+    }
+    if let Some(name) = a.as_abstract_namespace() {
+        return SocketAddr::from_abstract_name(name);
+    }
+    if a.is_unix() {
+        // std has no constructor for the unnamed address; an unbound
+        // socket's own address is one.
+        return std::os::unix::net::UnixDatagram::unbound()?.local_addr();
+    }
+    Err(io::Error::other("not a unix socket address"))
+}
+
+/// A label for errors: the path, or what kind of address it is.
+pub(crate) fn label(a: Option<&SocketAddr>) -> String {
+    match a {
+        Some(a) => match a.as_pathname() {
+            Some(p) => p.display().to_string(),
+            None => "(unnamed unix socket)".to_owned(),
+        },
+        None => "(unix socket)".to_owned(),
+    }
+}
