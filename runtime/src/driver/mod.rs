@@ -597,18 +597,22 @@ impl Driver {
 
     /// Moves CQEs into their slots and refills the SQ from the backlog.
     fn reap(&mut self) {
+        const BATCH: usize = 64;
         loop {
+            // Copy a batch out of the ring, then route it: routing needs the
+            // driver mutably, which the CQ borrow would forbid.
+            let mut batch = [(0u64, Completion::new(0, 0)); BATCH];
             let mut n = 0;
-            let mut cq = self.ring.completion();
-            // Split borrows: routing needs the slots while the CQ is borrowed.
-            for cqe in &mut cq {
+            for cqe in self.ring.completion().take(BATCH) {
+                batch[n] = (cqe.user_data(), Completion::new(cqe.result(), cqe.flags()));
                 n += 1;
-                let c = Completion::new(cqe.result(), cqe.flags());
-                let more = cqueue::more(cqe.flags());
+            }
+            for &(user_data, c) in &batch[..n] {
+                let more = cqueue::more(c.flags());
                 if !more {
                     self.in_flight -= 1;
                 }
-                match cqe.user_data() {
+                match user_data {
                     IGNORE => {}
                     WAKE => {
                         self.wake_armed = false;
@@ -616,46 +620,50 @@ impl Driver {
                     }
                     PARK_TIMEOUT => self.park_deadline = None,
                     data => {
-                        let Some(token) = Token::from_user_data(data) else {
-                            continue;
-                        };
-                        let Some(slot) = self.slots.get_mut(token) else {
-                            continue;
-                        };
-                        match &mut slot.state {
-                            SlotState::Stream {
-                                queue,
-                                waker,
-                                finished,
-                            } => {
-                                queue.push_back(c);
-                                *finished |= !more;
-                                self.wakers.extend(waker.take());
-                                continue;
-                            }
-                            SlotState::Orphan(o) if more => {
-                                o.complete_more(c);
-                                continue;
-                            }
-                            _ => {}
-                        }
-                        match std::mem::replace(&mut slot.state, SlotState::Done(c)) {
-                            SlotState::Waiting(w) => self.wakers.extend(w),
-                            SlotState::Orphan(o) => {
-                                self.slots.remove(token);
-                                self.orphans.push((o, c));
-                            }
-                            SlotState::Done(_) | SlotState::Dropped | SlotState::Stream { .. } => {}
+                        if let Some(token) = Token::from_user_data(data) {
+                            self.deliver(token, c, more);
                         }
                     }
                 }
             }
-            drop(cq);
-            self.stats.ops_completed += n;
+            self.stats.ops_completed += n as u64;
             self.refill();
             if n == 0 {
                 return;
             }
+        }
+    }
+
+    /// Hands one completion to its op's slot: queues it for a stream, wakes
+    /// a waiting future, or collects an orphan for completion.
+    fn deliver(&mut self, token: Token, c: Completion, more: bool) {
+        let Some(slot) = self.slots.get_mut(token) else {
+            return;
+        };
+        match &mut slot.state {
+            SlotState::Stream {
+                queue,
+                waker,
+                finished,
+            } => {
+                queue.push_back(c);
+                *finished |= !more;
+                self.wakers.extend(waker.take());
+                return;
+            }
+            SlotState::Orphan(o) if more => {
+                o.complete_more(c);
+                return;
+            }
+            _ => {}
+        }
+        match std::mem::replace(&mut slot.state, SlotState::Done(c)) {
+            SlotState::Waiting(w) => self.wakers.extend(w),
+            SlotState::Orphan(o) => {
+                self.slots.remove(token);
+                self.orphans.push((o, c));
+            }
+            SlotState::Done(_) | SlotState::Dropped | SlotState::Stream { .. } => {}
         }
     }
 
@@ -677,28 +685,9 @@ impl Driver {
             }
             if let Err(e) = self.push_sqe(&entry) {
                 // Report the failure to the op instead of losing it.
-                if let Some(slot) =
-                    Token::from_user_data(entry.get_user_data()).and_then(|t| self.slots.get_mut(t))
-                {
+                if let Some(token) = Token::from_user_data(entry.get_user_data()) {
                     let c = Completion::error(e.raw_os_error().unwrap_or(libc::EIO));
-                    match &mut slot.state {
-                        SlotState::Stream {
-                            queue,
-                            waker,
-                            finished,
-                        } => {
-                            queue.push_back(c);
-                            *finished = true;
-                            self.wakers.extend(waker.take());
-                        }
-                        _ => {
-                            if let SlotState::Waiting(w) =
-                                std::mem::replace(&mut slot.state, SlotState::Done(c))
-                            {
-                                self.wakers.extend(w);
-                            }
-                        }
-                    }
+                    self.deliver(token, c, false);
                 }
             }
         }
