@@ -1,2 +1,326 @@
-//! Placeholder, being written.
-fn main() {}
+//! Peer servers for the net comparison (`benches/net_compare.sh`): the same
+//! echo and HTTP/1.1 hello servers on coring, monoio (io_uring or epoll)
+//! and tokio current-thread, each on one thread. Not a criterion bench:
+//! `harness = false`, run as
+//! `net_servers --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N`
+//! (`coring-owned`: the echo server with owned-buffer writes instead of the
+//! futures-io write path).
+
+use std::{io, net::SocketAddr};
+
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!";
+const BUF: usize = 16 * 1024;
+
+/// Parses the complete requests at the start of `input` and appends one
+/// response per request to `out`. Returns the bytes consumed and whether
+/// the connection should close (a `Connection: close` request or a
+/// malformed one).
+fn http_respond(input: &[u8], out: &mut Vec<u8>) -> (usize, bool) {
+    let mut used = 0;
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(&input[used..]) {
+            Ok(httparse::Status::Complete(n)) => {
+                used += n;
+                out.extend_from_slice(RESPONSE);
+                let close = req.headers.iter().any(|h| {
+                    h.name.eq_ignore_ascii_case("connection")
+                        && h.value.eq_ignore_ascii_case(b"close")
+                });
+                if close {
+                    return (used, true);
+                }
+            }
+            Ok(httparse::Status::Partial) => return (used, false),
+            Err(_) => return (used, true),
+        }
+    }
+}
+
+mod coring_server {
+    use super::*;
+    use coring::buf::IoBuf;
+    use coring::net::{TcpListener, TcpStream};
+    use futures::StreamExt;
+
+    /// Echo with owned buffers both ways: each write waits for its send.
+    async fn echo_owned(mut c: TcpStream) {
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let (res, b) = c.read(buf).await;
+            let n = match res {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let (res, b) = c.write_all(b.slice(..n)).await;
+            buf = b.into_inner();
+            if res.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Echo with the futures-io write path: a write returns once its bytes
+    /// are queued for sending (like a socket write that fits the socket
+    /// buffer), errors come with the next write.
+    async fn echo(mut c: TcpStream) {
+        use futures::io::AsyncWriteExt;
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let (res, b) = c.read(buf).await;
+            buf = b;
+            let n = match res {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if AsyncWriteExt::write_all(&mut c, &buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn http(mut c: TcpStream) {
+        use futures::io::AsyncWriteExt;
+        let mut input: Vec<u8> = Vec::with_capacity(BUF);
+        let mut out = Vec::with_capacity(BUF);
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let (res, b) = c.read(buf).await;
+            buf = b;
+            let n = match res {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            input.extend_from_slice(&buf[..n]);
+            let (used, close) = http_respond(&input, &mut out);
+            input.drain(..used);
+            if !out.is_empty() {
+                if AsyncWriteExt::write_all(&mut c, &out).await.is_err() {
+                    return;
+                }
+                out.clear();
+            }
+            if close {
+                let _ = c.close().await;
+                return;
+            }
+        }
+    }
+
+    enum Mode {
+        Http,
+        Echo,
+        EchoOwned,
+    }
+
+    pub fn run(
+        addr: SocketAddr,
+        mode: &str,
+        owned: bool,
+        spin: std::time::Duration,
+    ) -> io::Result<()> {
+        let mode = match (mode, owned) {
+            ("http", _) => Mode::Http,
+            (_, false) => Mode::Echo,
+            (_, true) => Mode::EchoOwned,
+        };
+        let rt = coring::runtime::Builder::new()
+            .spin_before_park(spin)
+            .build()?;
+        rt.block_on(async move {
+            let listener = TcpListener::bind(addr).await?;
+            let mut incoming = listener.incoming();
+            while let Some(c) = incoming.next().await {
+                let c = c?;
+                c.set_nodelay(true)?;
+                match mode {
+                    Mode::Http => coring::spawn(http(c)),
+                    Mode::Echo => coring::spawn(echo(c)),
+                    Mode::EchoOwned => coring::spawn(echo_owned(c)),
+                };
+            }
+            Ok(())
+        })
+    }
+}
+
+mod monoio_server {
+    use super::*;
+    use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+    use monoio::net::{TcpListener, TcpStream};
+
+    async fn echo(mut c: TcpStream) {
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let (res, b) = c.read(buf).await;
+            let n = match res {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let (res, b) = c.write_all(monoio::buf::IoBuf::slice(b, ..n)).await;
+            buf = b.into_inner();
+            if res.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn http(mut c: TcpStream) {
+        let mut input: Vec<u8> = Vec::with_capacity(BUF);
+        let mut out = Vec::with_capacity(BUF);
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let (res, b) = c.read(buf).await;
+            buf = b;
+            let n = match res {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            input.extend_from_slice(&buf[..n]);
+            let (used, close) = http_respond(&input, &mut out);
+            input.drain(..used);
+            if !out.is_empty() {
+                let (res, o) = c.write_all(out).await;
+                out = o;
+                out.clear();
+                if res.is_err() {
+                    return;
+                }
+            }
+            if close {
+                return;
+            }
+        }
+    }
+
+    async fn serve(addr: SocketAddr, http_mode: bool) -> io::Result<()> {
+        let listener = TcpListener::bind(addr)?;
+        loop {
+            let (c, _) = listener.accept().await?;
+            c.set_nodelay(true)?;
+            if http_mode {
+                monoio::spawn(http(c));
+            } else {
+                monoio::spawn(echo(c));
+            }
+        }
+    }
+
+    pub fn run(addr: SocketAddr, mode: &str, epoll: bool) -> io::Result<()> {
+        let http_mode = mode == "http";
+        if epoll {
+            monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+                .build()?
+                .block_on(serve(addr, http_mode))
+        } else {
+            monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+                .build()?
+                .block_on(serve(addr, http_mode))
+        }
+    }
+}
+
+mod tokio_server {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn echo(mut c: TcpStream) {
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let n = match c.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if AsyncWriteExt::write_all(&mut c, &buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn http(mut c: TcpStream) {
+        let mut input: Vec<u8> = Vec::with_capacity(BUF);
+        let mut out = Vec::with_capacity(BUF);
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let n = match c.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            input.extend_from_slice(&buf[..n]);
+            let (used, close) = http_respond(&input, &mut out);
+            input.drain(..used);
+            if !out.is_empty() {
+                if AsyncWriteExt::write_all(&mut c, &out).await.is_err() {
+                    return;
+                }
+                out.clear();
+            }
+            if close {
+                return;
+            }
+        }
+    }
+
+    pub fn run(addr: SocketAddr, mode: &str) -> io::Result<()> {
+        let http_mode = mode == "http";
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(async move {
+                let listener = TcpListener::bind(addr).await?;
+                loop {
+                    let (c, _) = listener.accept().await?;
+                    c.set_nodelay(true)?;
+                    if http_mode {
+                        tokio::spawn(http(c));
+                    } else {
+                        tokio::spawn(echo(c));
+                    }
+                }
+            })
+    }
+}
+
+fn main() -> io::Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let get = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let Some(server) = get("--server") else {
+        eprintln!("usage: net_servers --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N");
+        return Ok(());
+    };
+    let mode = get("--mode").unwrap_or_else(|| "echo".into());
+    let port: u16 = get("--port")
+        .unwrap_or_else(|| "7878".into())
+        .parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--port: {e}")))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    // coring only: how long the runtime spins before parking (0 = park at
+    // once, like the peers).
+    let spin_us: u64 = get("--spin-us")
+        .unwrap_or_else(|| "0".into())
+        .parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--spin-us: {e}")))?;
+    let spin = std::time::Duration::from_micros(spin_us);
+    match server.as_str() {
+        "coring" => coring_server::run(addr, &mode, false, spin),
+        "coring-owned" => coring_server::run(addr, &mode, true, spin),
+        "monoio" => monoio_server::run(addr, &mode, false),
+        "monoio-epoll" => monoio_server::run(addr, &mode, true),
+        "tokio" => tokio_server::run(addr, &mode),
+        other => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unknown server {other:?}"),
+        )),
+    }
+}

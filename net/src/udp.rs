@@ -98,7 +98,7 @@ impl UdpSocket {
 
     /// Sends one datagram to the connected peer.
     pub async fn send<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-        let (res, buf) = Op::new(Send::new(&self.fd, buf)).await;
+        let (res, buf) = Op::new(Send::datagram(&self.fd, buf)).await;
         (res.map_err(|e| self.error(e, "send to")), buf)
     }
 

@@ -1,4 +1,6 @@
-//! [`Send`]: `IORING_OP_SEND` from an owned buffer, with `MSG_NOSIGNAL`.
+//! [`Send`]: `IORING_OP_SEND` from an owned buffer, with `MSG_NOSIGNAL`
+//! (and `MSG_WAITALL` for streams: io_uring then retries a short send
+//! itself and completes once the whole buffer went out, or failed).
 
 use coring_runtime::{
     buf::IoBuf,
@@ -8,17 +10,30 @@ use coring_runtime::{
 };
 use std::io;
 
-/// Sends the initialized bytes of `buf` (a short send is possible).
+/// Sends the initialized bytes of `buf` (short only for datagrams, or
+/// when an error cuts a stream send off).
 pub(crate) struct Send<B> {
     fd: SharedFd,
     buf: B,
+    flags: i32,
 }
 
 impl<B: IoBuf> Send<B> {
-    pub(crate) fn new(fd: &SharedFd, buf: B) -> Self {
+    /// A send on a stream socket: all of `buf` or an error.
+    pub(crate) fn stream(fd: &SharedFd, buf: B) -> Self {
         Send {
             fd: fd.clone(),
             buf,
+            flags: libc::MSG_NOSIGNAL | libc::MSG_WAITALL,
+        }
+    }
+
+    /// A send of one datagram.
+    pub(crate) fn datagram(fd: &SharedFd, buf: B) -> Self {
+        Send {
+            fd: fd.clone(),
+            buf,
+            flags: libc::MSG_NOSIGNAL,
         }
     }
 }
@@ -32,7 +47,7 @@ unsafe impl<B: IoBuf> OpCode for Send<B> {
     fn build(&mut self) -> squeue::Entry {
         let len = self.buf.bytes_init().min(u32::MAX as usize) as u32;
         opcode::Send::new(types::Fd(self.fd.raw()), self.buf.stable_ptr(), len)
-            .flags(libc::MSG_NOSIGNAL)
+            .flags(self.flags)
             .build()
     }
 

@@ -6,6 +6,9 @@
 //! send op here (write-behind): `poll_write` returns as soon as the bytes
 //! are queued, the next write or `poll_flush` waits for them, and errors
 //! surface there. A dropped write future never loses track of a send.
+//!
+//! Stream sends use `MSG_WAITALL`, so io_uring itself finishes a short send
+//! and a queued send needs no driving from user code to complete.
 
 use crate::{
     error::annotate,
@@ -71,7 +74,8 @@ impl WriteState {
             let mut buf = slice.into_inner();
             match res {
                 Ok(n) if n > 0 && begin + n < end => {
-                    self.inflight = Some(Op::new(Send::new(&self.fd, buf.slice(begin + n..end))));
+                    self.inflight =
+                        Some(Op::new(Send::stream(&self.fd, buf.slice(begin + n..end))));
                 }
                 Ok(n) => {
                     buf.clear();
@@ -104,9 +108,13 @@ impl WriteState {
         let n = data.len().min(MAX_BUFFERED);
         let mut buf = std::mem::take(&mut self.buf);
         buf.extend_from_slice(&data[..n]);
-        self.inflight = Some(Op::new(Send::new(&self.fd, buf.slice(0..n))));
-        // Submit now; a failure to even start is reported instead of Ok.
-        match self.poll_drain(cx) {
+        self.inflight = Some(Op::new(Send::stream(&self.fd, buf.slice(0..n))));
+        // Submit now, with a waker that wakes nobody: the send's completion
+        // matters only to the next write or flush, which polls it with its
+        // own waker, so finishing it costs no task wake-up. A failure to
+        // even start is reported instead of Ok.
+        let mut quiet = Context::from_waker(futures::task::noop_waker_ref());
+        match self.poll_drain(&mut quiet) {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             _ => Poll::Ready(Ok(n)),
         }
@@ -147,7 +155,7 @@ impl WriteState {
         if let Err(e) = futures::future::poll_fn(|cx| self.poll_drain(cx)).await {
             return (Err(e), buf);
         }
-        let (res, buf) = Op::new(Send::new(&self.fd, buf)).await;
+        let (res, buf) = Op::new(Send::stream(&self.fd, buf)).await;
         (res.map_err(|e| self.error(e)), buf)
     }
 

@@ -89,7 +89,7 @@ impl UnixDatagram {
 
     /// Sends one datagram to the connected peer.
     pub async fn send<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-        let (res, buf) = Op::new(Send::new(&self.fd, buf)).await;
+        let (res, buf) = Op::new(Send::datagram(&self.fd, buf)).await;
         (res.map_err(|e| annotate(e, "send on", &self.label)), buf)
     }
 
