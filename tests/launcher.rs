@@ -407,3 +407,19 @@ async fn channel_ends_when_senders_are_gone() {
     assert_eq!(got, vec![5, 7]);
     assert_eq!(rx.recv().await, None);
 }
+
+#[test]
+fn run_shared_is_one_value_for_all_cores() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let outs = Builder::new()
+        .cores(two_or_fewer())
+        .shutdown_on_signals(false)
+        .run(|_| async {
+            let v = coring::runtime::run_shared(|| AtomicUsize::new(0));
+            v.fetch_add(1, Ordering::SeqCst);
+            Arc::as_ptr(&v) as usize
+        })
+        .unwrap();
+    let ptrs: Vec<usize> = outs.into_iter().map(Option::unwrap).collect();
+    assert!(ptrs.windows(2).all(|w| w[0] == w[1]), "cores saw different values");
+}

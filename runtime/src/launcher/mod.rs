@@ -28,6 +28,8 @@ use crate::{
     Builder,
 };
 use std::{
+    any::{Any, TypeId},
+    collections::HashMap,
     future::Future,
     io,
     pin::pin,
@@ -112,6 +114,8 @@ pub(crate) struct CoreSet {
     shareds: Vec<Arc<Shared>>,
     fallbacks: Vec<u64>,
     shutdown: ShutdownHandle,
+    /// Values shared by all cores of the run (see [`run_shared`]).
+    values: std::sync::Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 /// A core's place in its run.
@@ -155,6 +159,28 @@ pub fn core_stats(index: usize) -> Option<CoreStats> {
         }
         None => None,
     }
+}
+
+/// A value of type `T` shared by every core of the current launcher run,
+/// created by `init` the first time any core asks for it (a single runtime
+/// counts as a run of one core). For start-up coordination between cores,
+/// e.g. the port a sharded listener bound.
+///
+/// Panics outside a coring runtime.
+pub fn run_shared<T: Send + Sync + 'static>(init: impl FnOnce() -> T) -> Arc<T> {
+    let ctx = context::current("coring::run_shared");
+    let core = ctx.core.borrow();
+    let Some(c) = core.as_ref() else {
+        // A single runtime is a run of one core: keep it per runtime.
+        struct Single<T>(Arc<T>);
+        return ctx.local(|| Single(Arc::new(init()))).0.clone();
+    };
+    let mut values = c.set.values.lock().unwrap_or_else(|e| e.into_inner());
+    let v = values
+        .entry(TypeId::of::<T>())
+        .or_insert_with(|| Arc::new(init()) as Arc<dyn Any + Send + Sync>)
+        .clone();
+    v.downcast::<T>().expect("keyed by TypeId")
 }
 
 /// The handle that stops every core of the current run. Panics outside a
@@ -329,6 +355,7 @@ impl Builder {
                     .collect(),
                 fallbacks,
                 shutdown: shutdown.clone(),
+                values: Default::default(),
             })),
             Some(_) => None,
         };
