@@ -1,2 +1,59 @@
-//! coring-fs: files, directories and splice transfer over io_uring (in progress).
+//! coring-fs: files, directories and zero-copy file transfer over
+//! io_uring, for the coring runtime.
+//!
+//! - [`File`] and [`OpenOptions`]: open through `IORING_OP_OPENAT`;
+//!   positional reads and writes with owned buffers (`read_at`,
+//!   `read_exact_at`, `write_at`, `write_all_at`, `readv_at`, `writev_at`),
+//!   `sync_all`/`sync_data`, `metadata` (statx), `set_len`, `allocate`,
+//!   `close`. [`AlignedBuf`] for `O_DIRECT`.
+//! - Whole files: [`read`], [`read_to_string`], [`write`].
+//! - Paths: [`create_dir`], [`create_dir_all`], [`remove_file`],
+//!   [`remove_dir`], [`rename`], [`hard_link`], [`symlink`], [`metadata`],
+//!   [`symlink_metadata`]; [`read_dir`] on the blocking pool.
+//! - [`splice_to`]: file → socket/file through a pooled pipe.
+//! - [`spawn_blocking`]: a small thread pool for calls with no io_uring op.
+//!
+//! Every error that concerns a path names it (see [`PathError`]).
+//!
+//! ```
+//! # coring_runtime::Runtime::new()?.block_on(async {
+//! let path = std::env::temp_dir().join(format!("coring-fs-doc-lib-{}", std::process::id()));
+//! coring_fs::write(&path, b"hello".to_vec()).await?;
+//! let file = coring_fs::File::open(&path).await?;
+//! let (res, buf) = file.read_at(Vec::with_capacity(16), 0).await;
+//! assert_eq!(res?, 5);
+//! assert_eq!(buf, b"hello");
+//! # coring_fs::remove_file(&path).await?;
+//! # Ok::<(), std::io::Error>(())
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod aligned;
+mod blocking;
+mod dir;
+mod error;
+mod file;
+mod metadata;
+pub mod op;
+mod open_options;
+mod splice;
+mod whole_file;
+
+pub use aligned::AlignedBuf;
+pub use blocking::{blocking_threads, spawn_blocking, BlockingTask};
+pub use dir::{
+    create_dir, create_dir_all, hard_link, metadata, read_dir, remove_dir, remove_file, rename,
+    symlink, symlink_metadata, DirEntry, ReadDir,
+};
+pub use error::PathError;
+pub use file::File;
+pub use metadata::{FileType, Metadata, Permissions};
+pub use open_options::OpenOptions;
+pub use splice::{
+    pipe_pool_stats, splice_to, splice_to_with, PipePoolStats, SpliceMode, MAX_IDLE_PIPES,
+    PIPE_SIZE,
+};
+pub use whole_file::{read, read_to_string, write};
