@@ -1,0 +1,196 @@
+//! Bad input to coring-fs: each case is an `io::Error` with the right kind
+//! whose message names the path; never a panic or a hang.
+
+use coring::fs::{self, File, OpenOptions, PathError};
+use coring::runtime::Runtime;
+use std::{io::ErrorKind, path::PathBuf};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("coring-fs-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rt() -> Runtime {
+    Runtime::new().expect("runtime")
+}
+
+/// Asserts `e` has `kind`, names `path`, and (for kernel errors) keeps the
+/// errno reachable.
+fn check(e: &std::io::Error, kind: ErrorKind, path: &std::path::Path, errno: Option<i32>) {
+    assert_eq!(e.kind(), kind, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(path.to_str().unwrap()),
+        "message lacks the path: {msg}"
+    );
+    if let Some(errno) = errno {
+        let inner = e.get_ref().and_then(|i| i.downcast_ref::<PathError>());
+        let inner = inner.expect("a PathError inside");
+        assert_eq!(inner.os_error().raw_os_error(), Some(errno), "{msg}");
+        assert_eq!(inner.path(), path);
+    }
+}
+
+#[test]
+fn missing_file() {
+    let dir = TempDir::new("missing");
+    let p = dir.0.join("nope");
+    rt().block_on(async {
+        let e = File::open(&p).await.unwrap_err();
+        check(&e, ErrorKind::NotFound, &p, Some(libc::ENOENT));
+        let e = fs::read(&p).await.unwrap_err();
+        check(&e, ErrorKind::NotFound, &p, Some(libc::ENOENT));
+        let e = fs::metadata(&p).await.unwrap_err();
+        check(&e, ErrorKind::NotFound, &p, Some(libc::ENOENT));
+        let e = fs::remove_file(&p).await.unwrap_err();
+        check(&e, ErrorKind::NotFound, &p, Some(libc::ENOENT));
+        let e = fs::read_dir(&p).await.unwrap_err();
+        check(&e, ErrorKind::NotFound, &p, None);
+    });
+}
+
+#[test]
+fn directory_as_a_file() {
+    let dir = TempDir::new("dir_as_file");
+    let p = dir.0.clone();
+    rt().block_on(async {
+        // Open for write: EISDIR.
+        let e = OpenOptions::new().write(true).open(&p).await.unwrap_err();
+        check(&e, ErrorKind::IsADirectory, &p, Some(libc::EISDIR));
+        let e = fs::write(&p, b"x".to_vec()).await.unwrap_err();
+        check(&e, ErrorKind::IsADirectory, &p, Some(libc::EISDIR));
+        // Open read-only works; reading the fd gives EISDIR.
+        let f = File::open(&p).await.unwrap();
+        let (res, _) = f.read_at(Vec::with_capacity(10), 0).await;
+        check(
+            &res.unwrap_err(),
+            ErrorKind::IsADirectory,
+            &p,
+            Some(libc::EISDIR),
+        );
+        let e = fs::read(&p).await.unwrap_err();
+        check(&e, ErrorKind::IsADirectory, &p, Some(libc::EISDIR));
+        let e = fs::remove_file(&p).await.unwrap_err();
+        check(&e, ErrorKind::IsADirectory, &p, Some(libc::EISDIR));
+    });
+}
+
+#[test]
+fn writing_a_read_only_file() {
+    let dir = TempDir::new("read_only");
+    let p = dir.0.join("f");
+    std::fs::write(&p, b"data").unwrap();
+    rt().block_on(async {
+        let f = File::open(&p).await.unwrap();
+        let (res, buf) = f.write_at(b"xx".to_vec(), 0).await;
+        check(&res.unwrap_err(), ebadf(), &p, Some(libc::EBADF));
+        assert_eq!(buf, b"xx", "the buffer comes back");
+        let (res, _) = f.write_all_at(b"xx".to_vec(), 0).await;
+        check(&res.unwrap_err(), ebadf(), &p, Some(libc::EBADF));
+        let e = f.set_len(0).await.unwrap_err();
+        check(&e, ErrorKind::InvalidInput, &p, Some(libc::EINVAL));
+    });
+    assert_eq!(std::fs::read(&p).unwrap(), b"data");
+}
+
+#[test]
+fn offset_past_end_and_zero_length_buffers() {
+    let dir = TempDir::new("zero_len");
+    let p = dir.0.join("f");
+    std::fs::write(&p, b"data").unwrap();
+    rt().block_on(async {
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .await
+            .unwrap();
+        let (res, _) = f.read_at(Vec::with_capacity(8), 1 << 40).await;
+        assert_eq!(res.unwrap(), 0, "past the end reads 0");
+        let (res, _) = f.read_at(Vec::new(), 0).await;
+        check(&res.unwrap_err(), ErrorKind::InvalidInput, &p, None);
+        let (res, _) = f.write_at(Vec::new(), 0).await;
+        check(&res.unwrap_err(), ErrorKind::InvalidInput, &p, None);
+        let (res, _) = f.readv_at(vec![Vec::<u8>::new()], 0).await;
+        check(&res.unwrap_err(), ErrorKind::InvalidInput, &p, None);
+        // The exact variants with nothing to do succeed.
+        let (res, _) = f.read_exact_at(Vec::new(), 0).await;
+        res.unwrap();
+        let (res, _) = f.write_all_at(Vec::new(), 0).await;
+        res.unwrap();
+    });
+}
+
+#[test]
+fn closed_fd() {
+    let dir = TempDir::new("closed");
+    let p = dir.0.join("f");
+    std::fs::write(&p, b"data").unwrap();
+    let std_file = std::fs::File::open(&p).unwrap();
+    // A high fd number, so that no other test reuses it once closed.
+    let fd = 900;
+    // SAFETY: dup2 onto an fd number nothing in this process uses.
+    assert_eq!(
+        unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&std_file), fd) },
+        fd
+    );
+    // SAFETY: fd 900 is ours (just created by dup2).
+    let std_file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    rt().block_on(async {
+        let f = File::from_std(std_file);
+        // Close the fd behind the File's back.
+        // SAFETY: deliberately closing an fd we own, to test EBADF.
+        unsafe { libc::close(fd) };
+        let name = PathBuf::from(format!("<fd {fd}>"));
+        let (res, _) = f.read_at(Vec::with_capacity(4), 0).await;
+        check(&res.unwrap_err(), ebadf(), &name, Some(libc::EBADF));
+        let e = f.metadata().await.unwrap_err();
+        check(&e, ebadf(), &name, Some(libc::EBADF));
+        let e = f.sync_all().await.unwrap_err();
+        check(&e, ebadf(), &name, Some(libc::EBADF));
+        std::mem::forget(f); // its fd is gone; do not close it twice
+    });
+}
+
+#[test]
+fn nul_byte_and_bad_options() {
+    rt().block_on(async {
+        let p = PathBuf::from("/tmp/a\0b");
+        let e = File::open(&p).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("NUL"), "{e}");
+        let e = fs::create_dir(&p).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let q = PathBuf::from("/tmp/whatever");
+        let e = OpenOptions::new().open(&q).await.unwrap_err();
+        check(&e, ErrorKind::InvalidInput, &q, None);
+    });
+}
+
+#[test]
+fn invalid_utf8_in_read_to_string() {
+    let dir = TempDir::new("utf8");
+    let p = dir.0.join("f");
+    std::fs::write(&p, [0xff, 0xfe, b'a']).unwrap();
+    rt().block_on(async {
+        let e = fs::read_to_string(&p).await.unwrap_err();
+        check(&e, ErrorKind::InvalidData, &p, None);
+    });
+}
+
+/// The kind std gives EBADF (not nameable on stable).
+fn ebadf() -> ErrorKind {
+    std::io::Error::from_raw_os_error(libc::EBADF).kind()
+}
