@@ -141,10 +141,7 @@ fn blocking_pool_runs_off_the_executor_thread_in_parallel() {
         );
         assert!(fs::blocking_threads() >= 1);
         // A panic in the closure is an error, not a crash.
-        let e = fs::spawn_blocking(|| panic!("boom"))
-            .await
-            .map(|()| ())
-            .unwrap_err();
+        let e = fs::spawn_blocking(|| panic!("boom")).await.unwrap_err();
         assert!(e.to_string().contains("panicked"), "{e}");
     });
 }
