@@ -125,6 +125,17 @@ fn offset_past_end_and_zero_length_buffers() {
         check(&res.unwrap_err(), ErrorKind::InvalidInput, &p, None);
         let (res, _) = f.readv_at(vec![Vec::<u8>::new()], 0).await;
         check(&res.unwrap_err(), ErrorKind::InvalidInput, &p, None);
+        // Offsets beyond i64::MAX (u64::MAX would mean "file position").
+        for pos in [u64::MAX, i64::MAX as u64 + 1] {
+            let (res, _) = f.read_at(Vec::with_capacity(8), pos).await;
+            check(&res.unwrap_err(), ErrorKind::InvalidInput, &p, None);
+            let (res, _) = f.write_all_at(b"zz".to_vec(), pos).await;
+            check(&res.unwrap_err(), ErrorKind::InvalidInput, &p, None);
+        }
+        let (res, _) = f
+            .read_exact_at(Vec::with_capacity(8), i64::MAX as u64 - 2)
+            .await;
+        assert!(res.is_err());
         // The exact variants with nothing to do succeed.
         let (res, _) = f.read_exact_at(Vec::new(), 0).await;
         res.unwrap();

@@ -100,6 +100,9 @@ impl File {
     /// start). `Ok(0)` means end of file. A buffer of capacity 0 is an
     /// `InvalidInput` error (a 0 result would look like end of file).
     pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
+        if let Err(e) = self.check_pos("read_at", pos) {
+            return (Err(e), buf);
+        }
         if buf.bytes_total() == 0 {
             let e = self.invalid("read_at", "zero-length buffer (capacity 0)");
             return (Err(e), buf);
@@ -113,17 +116,24 @@ impl File {
     /// short reads. End of file first is `UnexpectedEof`; `buf` then holds
     /// what was read.
     pub async fn read_exact_at<B: IoBufMut>(&self, mut buf: B, pos: u64) -> (io::Result<()>, B) {
+        if let Err(e) = self.check_pos("read_exact_at", pos) {
+            return (Err(e), buf);
+        }
         let total = buf.bytes_total();
         let mut done = 0;
         while done < total {
-            let op = Read::new(&self.fd, buf.slice(done..total), pos + done as u64);
+            let op = Read::new(
+                &self.fd,
+                buf.slice(done..total),
+                pos.saturating_add(done as u64),
+            );
             let (res, slice) = Op::new(op).await;
             buf = slice.into_inner();
             match res {
                 Ok(0) => {
                     let msg = format!(
                         "end of file at offset {} with {} of {total} bytes read",
-                        pos + done as u64,
+                        pos.saturating_add(done as u64),
                         done
                     );
                     let e = io::Error::new(io::ErrorKind::UnexpectedEof, msg);
@@ -143,6 +153,9 @@ impl File {
     /// Writes up to `buf.bytes_init()` bytes at `pos`; returns how many
     /// were written. An empty buffer is an `InvalidInput` error.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
+        if let Err(e) = self.check_pos("write_at", pos) {
+            return (Err(e), buf);
+        }
         if buf.bytes_init() == 0 {
             return (Err(self.invalid("write_at", "empty buffer")), buf);
         }
@@ -154,10 +167,17 @@ impl File {
     /// Writes all of `buf`'s initialized bytes at `pos`, looping over short
     /// writes.
     pub async fn write_all_at<B: IoBuf>(&self, mut buf: B, pos: u64) -> (io::Result<()>, B) {
+        if let Err(e) = self.check_pos("write_all_at", pos) {
+            return (Err(e), buf);
+        }
         let total = buf.bytes_init();
         let mut done = 0;
         while done < total {
-            let op = Write::new(&self.fd, buf.slice(done..total), pos + done as u64);
+            let op = Write::new(
+                &self.fd,
+                buf.slice(done..total),
+                pos.saturating_add(done as u64),
+            );
             let (res, slice) = Op::new(op).await;
             buf = slice.into_inner();
             match res {
@@ -183,6 +203,9 @@ impl File {
         bufs: Vec<B>,
         pos: u64,
     ) -> (io::Result<usize>, Vec<B>) {
+        if let Err(e) = self.check_pos("readv_at", pos) {
+            return (Err(e), bufs);
+        }
         if bufs.iter().all(|b| b.bytes_total() == 0) {
             return (Err(self.invalid("readv_at", "zero-length buffers")), bufs);
         }
@@ -194,6 +217,9 @@ impl File {
     /// Writes `bufs`' initialized bytes in order (gather) at `pos`; returns
     /// the total written.
     pub async fn writev_at<B: IoBuf>(&self, bufs: Vec<B>, pos: u64) -> (io::Result<usize>, Vec<B>) {
+        if let Err(e) = self.check_pos("writev_at", pos) {
+            return (Err(e), bufs);
+        }
         if bufs.iter().all(|b| b.bytes_init() == 0) {
             return (Err(self.invalid("writev_at", "empty buffers")), bufs);
         }
@@ -287,6 +313,15 @@ impl File {
         }
         // SAFETY: `fd` was just created and is owned by nobody else.
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Offsets above `i64::MAX` are invalid (and `u64::MAX` would mean
+    /// "the file position" to io_uring).
+    fn check_pos(&self, op: &'static str, pos: u64) -> io::Result<()> {
+        if pos > i64::MAX as u64 {
+            return Err(self.invalid(op, &format!("offset {pos} exceeds i64::MAX")));
+        }
+        Ok(())
     }
 
     fn path_err(&self, e: io::Error, op: &'static str) -> io::Error {

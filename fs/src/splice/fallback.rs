@@ -37,7 +37,12 @@ pub(crate) async fn copy(
     while copied < len {
         buf.clear();
         let want = (len - copied).min(BUF_SIZE as u64) as usize;
-        let (res, slice) = Op::new(Read::new(src, buf.slice(..want), offset + copied)).await;
+        let (res, slice) = Op::new(Read::new(
+            src,
+            buf.slice(..want),
+            offset.saturating_add(copied),
+        ))
+        .await;
         buf = slice.into_inner();
         let n = match res {
             Ok(0) => break,

@@ -30,7 +30,7 @@ pub(crate) async fn run(
     let p = pipe.pipe();
     let mut sent = 0u64;
     while sent < len {
-        let pos = offset + sent;
+        let pos = offset.saturating_add(sent);
         let chunk = (len - sent).min(p.capacity as u64) as usize;
         let filled = if direct_fill {
             match splice_now(src.raw(), Some(pos), p.write.raw(), chunk) {
