@@ -99,7 +99,7 @@ impl TcpListenerBuilder {
         Err(last.expect("resolve returns at least one address"))
     }
 
-    fn bind_one(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+    pub(super) fn bind_one(&self, addr: SocketAddr) -> io::Result<TcpListener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         socket.set_reuse_address(true)?;
         if self.reuse_port {

@@ -3,6 +3,7 @@
 //! ([`OwnedReadHalf`], [`OwnedWriteHalf`]).
 
 mod listener;
+mod sharded;
 mod split;
 mod stream;
 

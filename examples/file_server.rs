@@ -1,0 +1,275 @@
+//! A static file server over HTTP/1.1: GET and HEAD, Content-Length,
+//! keep-alive (and pipelining), 400/403/404/405, bodies sent with coring's
+//! zero-copy splice transfer (file → pipe → socket).
+//!
+//! Run: `cargo run --release --example file_server -- [PORT] [--dir DIR] [--cores N|all]`
+//! (defaults: port 8080, the current directory, 1 core). With more than one
+//! core every core binds its own `SO_REUSEPORT` listener, so the kernel
+//! spreads connections without a shared accept queue. SIGINT/SIGTERM stop
+//! it gracefully (exit 0).
+
+use coring::fs::File;
+use coring::net::{TcpListener, TcpStream};
+use coring::runtime::{Builder, Cores};
+use std::{
+    io,
+    path::{Component, Path, PathBuf},
+    rc::Rc,
+};
+
+const MAX_HEAD: usize = 16 * 1024;
+
+struct Config {
+    port: u16,
+    root: PathBuf,
+    cores: Cores,
+}
+
+fn parse_args() -> Result<Config, String> {
+    let mut port = 8080;
+    let mut root = PathBuf::from(".");
+    let mut cores = Cores::Count(1);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--dir" => root = args.next().ok_or("--dir needs a path")?.into(),
+            "--cores" => {
+                let v = args.next().ok_or("--cores needs N or all")?;
+                cores = Cores::parse(&v).map_err(|e| e.to_string())?;
+            }
+            "-h" | "--help" => {
+                return Err("usage: file_server [PORT] [--dir DIR] [--cores N|all]".into())
+            }
+            p => port = p.parse().map_err(|_| format!("not a port: {p}"))?,
+        }
+    }
+    Ok(Config { port, root, cores })
+}
+
+fn main() -> io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(io::stderr)
+        .init();
+    let config = parse_args().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let root = std::fs::canonicalize(&config.root)
+        .map_err(|e| io::Error::new(e.kind(), format!("--dir {}: {e}", config.root.display())))?;
+    let port = config.port;
+    let outputs = Builder::new().cores(config.cores).run(move |core| {
+        let root = root.clone();
+        async move {
+            // One SO_REUSEPORT listener per core; with port 0 all cores
+            // share the port the first one got.
+            let listener = TcpListener::bind_sharded(("0.0.0.0", port)).await?;
+            let addr = listener.local_addr()?;
+            if core.index == 0 {
+                // Tests and scripts read this line to find the port.
+                println!("listening on {addr}, serving {}", root.display());
+            }
+            let root = Rc::new(root);
+            loop {
+                let (stream, peer) = match listener.accept().await {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        coring::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let root = root.clone();
+                drop(coring::spawn(async move {
+                    if let Err(e) = serve(stream, &root).await {
+                        tracing::debug!(%peer, error = %e, "connection ended");
+                    }
+                }));
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), io::Error>(())
+        }
+    })?;
+    for out in outputs.into_iter().flatten() {
+        out?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves requests on one connection until the client closes it or asks
+/// to.
+async fn serve(mut stream: TcpStream, root: &Path) -> io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    loop {
+        // Read until a full request head is buffered.
+        let head_len = loop {
+            if let Some(n) = find_head_end(&buf) {
+                break n;
+            }
+            if buf.len() >= MAX_HEAD {
+                respond_simple(&mut stream, 431, "Request Header Fields Too Large", false).await?;
+                return Ok(());
+            }
+            let spare = Vec::with_capacity(4096);
+            let (res, chunk) = stream.read(spare).await;
+            if res? == 0 {
+                return Ok(()); // the client closed the connection
+            }
+            buf.extend_from_slice(&chunk);
+        };
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        let parsed = req.parse(&buf[..head_len]);
+        let Ok(httparse::Status::Complete(_)) = parsed else {
+            respond_simple(&mut stream, 400, "Bad Request", false).await?;
+            return Ok(());
+        };
+        let keep_alive = keep_alive(&req);
+        let method = req.method.unwrap_or("").to_string();
+        let target = req.path.unwrap_or("/").to_string();
+        buf.drain(..head_len);
+        let head_only = match method.as_str() {
+            "GET" => false,
+            "HEAD" => true,
+            _ => {
+                respond_simple(&mut stream, 405, "Method Not Allowed", keep_alive).await?;
+                if keep_alive {
+                    continue;
+                }
+                return Ok(());
+            }
+        };
+        match resolve(root, &target) {
+            None => respond_simple(&mut stream, 403, "Forbidden", keep_alive).await?,
+            Some(path) => send_file(&mut stream, &path, head_only, keep_alive).await?,
+        }
+        if !keep_alive {
+            return Ok(());
+        }
+    }
+}
+
+/// Sends a file (or a 404), with the body spliced from the file to the
+/// socket.
+async fn send_file(
+    stream: &mut TcpStream,
+    path: &Path,
+    head_only: bool,
+    keep_alive: bool,
+) -> io::Result<()> {
+    let file = match File::open(path).await {
+        Ok(f) => f,
+        Err(_) => return respond_simple(stream, 404, "Not Found", keep_alive).await,
+    };
+    let meta = file.metadata().await?;
+    if !meta.is_file() {
+        return respond_simple(stream, 404, "Not Found", keep_alive).await;
+    }
+    let len = meta.len();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: {}\r\nConnection: {}\r\n\r\n",
+        content_type(path),
+        if keep_alive { "keep-alive" } else { "close" }
+    );
+    let (res, _) = stream.write_all(head.into_bytes()).await;
+    res?;
+    if !head_only && len > 0 {
+        let sent = coring::fs::splice_to(&file, 0, len, &*stream).await?;
+        if sent != len {
+            // The file shrank under us: the response is broken; close.
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{} shrank while sending: {sent} of {len} bytes",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn respond_simple(
+    stream: &mut TcpStream,
+    code: u16,
+    reason: &str,
+    keep_alive: bool,
+) -> io::Result<()> {
+    let body = format!("{code} {reason}\n");
+    let msg = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: {}\r\n\r\n{body}",
+        body.len(),
+        if keep_alive { "keep-alive" } else { "close" }
+    );
+    let (res, _) = stream.write_all(msg.into_bytes()).await;
+    res
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+fn keep_alive(req: &httparse::Request<'_, '_>) -> bool {
+    let conn = req
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("connection"))
+        .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase());
+    match (req.version, conn.as_deref()) {
+        (_, Some(c)) if c.contains("close") => false,
+        (Some(0), Some(c)) => c.contains("keep-alive"),
+        (Some(0), None) => false,
+        _ => true,
+    }
+}
+
+/// Maps a request target to a path under `root`; `None` if it tries to
+/// leave the root.
+fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let decoded = percent_decode(path)?;
+    let mut out = root.to_path_buf();
+    for comp in Path::new(&decoded).components() {
+        match comp {
+            Component::Normal(c) => out.push(c),
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir | Component::Prefix(_) => return None,
+        }
+    }
+    if out.is_dir() {
+        out.push("index.html");
+    }
+    Some(out)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let s = String::from_utf8(out).ok()?;
+    (!s.contains('\0')).then_some(s)
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("html") | Some("htm") => "text/html; charset=utf-8",
+        Some("txt") | Some("md") | Some("rs") | Some("toml") => "text/plain; charset=utf-8",
+        Some("css") => "text/css",
+        Some("js") => "application/javascript",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        Some("jpg") | Some("jpeg") => "image/jpeg",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,189 @@
+//! The `file_server` example, run as a real process: GET, HEAD, 404, 403,
+//! keep-alive with pipelined requests, a large body sent by splice, and
+//! SIGTERM ending it with exit status 0.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn example_binary() -> PathBuf {
+    // tests run from target/<profile>/deps; cargo builds examples next door.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    profile_dir.join("examples").join("file_server")
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    root: PathBuf,
+}
+
+impl Server {
+    fn start(name: &str) -> Server {
+        let root =
+            std::env::temp_dir().join(format!("coring-fileserver-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("hello.txt"), b"hello coring\n").unwrap();
+        std::fs::write(root.join("sub/index.html"), b"<h1>index</h1>").unwrap();
+        let big: Vec<u8> = (0..(1 << 20) + 7).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(root.join("big.bin"), &big).unwrap();
+        let bin = example_binary();
+        assert!(
+            bin.exists(),
+            "{} missing: cargo test builds examples",
+            bin.display()
+        );
+        let mut child = Command::new(bin)
+            .args(["0", "--dir"])
+            .arg(&root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split_whitespace()
+            .find_map(|w| w.trim_end_matches(',').rsplit(':').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Server { child, port, root }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Reads one response: (status, headers, body).
+fn read_response(
+    r: &mut BufReader<TcpStream>,
+    head_request: bool,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut status = String::new();
+    r.read_line(&mut status).unwrap();
+    let code = status.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        let l = l.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').unwrap();
+        headers.push((k.to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let mut body = vec![0; if head_request { 0 } else { len }];
+    r.read_exact(&mut body).unwrap();
+    (code, headers, body)
+}
+
+fn get(s: &Server, req: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut c = s.connect();
+    c.write_all(req.as_bytes()).unwrap();
+    read_response(&mut BufReader::new(c), req.starts_with("HEAD"))
+}
+
+#[test]
+fn serves_get_head_404_403_and_big_files() {
+    let s = Server::start("basic");
+    let (code, headers, body) = get(&s, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(code, 200);
+    assert_eq!(body, b"hello coring\n");
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "content-length" && v == "13"));
+
+    let (code, headers, body) = get(&s, "HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(code, 200);
+    assert!(body.is_empty());
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "content-length" && v == "13"));
+
+    assert_eq!(get(&s, "GET /missing HTTP/1.1\r\n\r\n").0, 404);
+    assert_eq!(get(&s, "GET /../../etc/passwd HTTP/1.1\r\n\r\n").0, 403);
+    assert_eq!(
+        get(&s, "POST /hello.txt HTTP/1.1\r\nContent-Length: 0\r\n\r\n").0,
+        405
+    );
+    assert_eq!(get(&s, "GET /sub/ HTTP/1.1\r\n\r\n").2, b"<h1>index</h1>");
+    assert_eq!(get(&s, "garbage\r\n\r\n").0, 400);
+
+    let (code, _, body) = get(&s, "GET /big.bin HTTP/1.1\r\n\r\n");
+    assert_eq!(code, 200);
+    let want = std::fs::read(s.root.join("big.bin")).unwrap();
+    assert_eq!(body.len(), want.len());
+    assert!(body == want, "big body differs");
+}
+
+#[test]
+fn keep_alive_serves_pipelined_requests_on_one_connection() {
+    let s = Server::start("keepalive");
+    let mut c = s.connect();
+    // Three requests in one write; the last asks to close.
+    c.write_all(
+        b"GET /hello.txt HTTP/1.1\r\n\r\nGET /big.bin HTTP/1.1\r\n\r\nGET /hello.txt HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut r = BufReader::new(c);
+    assert_eq!(read_response(&mut r, false).2, b"hello coring\n");
+    assert_eq!(read_response(&mut r, false).2.len(), (1 << 20) + 7);
+    let (_, headers, body) = read_response(&mut r, false);
+    assert_eq!(body, b"hello coring\n");
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "connection" && v == "close"));
+    let mut rest = Vec::new();
+    assert_eq!(
+        r.read_to_end(&mut rest).unwrap(),
+        0,
+        "server kept a closed connection open"
+    );
+}
+
+#[test]
+fn sigterm_makes_the_server_exit_zero() {
+    let mut s = Server::start("sigterm");
+    // A connection is open and idle when the signal arrives.
+    let _idle = s.connect();
+    assert_eq!(get(&s, "GET /hello.txt HTTP/1.1\r\n\r\n").0, 200);
+    // SAFETY: kill sends SIGTERM to our own child.
+    assert_eq!(unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) }, 0);
+    let start = Instant::now();
+    loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status:?}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
