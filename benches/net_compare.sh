@@ -35,7 +35,7 @@ fi
 
 OUT=$(mktemp -d /tmp/net_compare.XXXXXX)
 ulimit -n 65536 2>/dev/null || true
-port=$((30000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 10000)) # below the ephemeral range
 SPID=
 
 start_server() { # server mode

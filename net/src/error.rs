@@ -6,7 +6,6 @@
 use std::{error::Error, fmt, io};
 
 /// An I/O error with the operation and address it happened on.
-#[derive(Debug)]
 struct AddrError {
     what: String,
     source: io::Error,
@@ -15,6 +14,12 @@ struct AddrError {
 impl fmt::Display for AddrError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl fmt::Debug for AddrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {:?}", self.what, self.source)
     }
 }
 
