@@ -399,24 +399,24 @@ impl MemCgroup {
         let name = format!("coring-test-{}", std::process::id());
         let v1 = std::path::Path::new("/sys/fs/cgroup/memory");
         let v2 = std::path::Path::new("/sys/fs/cgroup/unified");
-        if v1.join("memory.limit_in_bytes").exists() {
-            let dir = v1.join(name);
-            std::fs::create_dir(&dir)?;
-            std::fs::write(dir.join("memory.limit_in_bytes"), limit.to_string())?;
-            let procs = dir.join("cgroup.procs");
-            Ok(MemCgroup { dir, procs })
+        let (dir, limit_file) = if v1.join("memory.limit_in_bytes").exists() {
+            (v1.join(name), "memory.limit_in_bytes")
         } else {
             let base = if v2.join("cgroup.controllers").exists() {
                 v2
             } else {
                 std::path::Path::new("/sys/fs/cgroup")
             };
-            let dir = base.join(name);
-            std::fs::create_dir(&dir)?;
-            std::fs::write(dir.join("memory.max"), limit.to_string())?;
-            let procs = dir.join("cgroup.procs");
-            Ok(MemCgroup { dir, procs })
-        }
+            (base.join(name), "memory.max")
+        };
+        std::fs::create_dir(&dir)?;
+        let cg = MemCgroup {
+            procs: dir.join("cgroup.procs"),
+            dir,
+        };
+        // On error `cg` is dropped, which removes the directory again.
+        std::fs::write(cg.dir.join(limit_file), limit.to_string())?;
+        Ok(cg)
     }
 }
 
