@@ -223,6 +223,35 @@ fn pread_loop(path: &Path) -> f64 {
     t0.elapsed().as_secs_f64()
 }
 
+/// fio's own figure for the same workload (io_uring, QD128, batched
+/// submission, 3 s), converted to the seconds RANDOM_READS would take at
+/// that rate; `None` if fio is not installed.
+fn fio_random(path: &Path) -> Option<f64> {
+    let out = std::process::Command::new("fio")
+        .args([
+            "--name=rr",
+            &format!("--filename={}", path.display()),
+            "--rw=randread",
+            "--bs=4k",
+            "--size=1g",
+            "--ioengine=io_uring",
+            "--iodepth=128",
+            "--iodepth_batch_submit=32",
+            "--iodepth_batch_complete_min=1",
+            "--invalidate=0",
+            "--time_based",
+            "--runtime=3",
+            "--output-format=terse",
+            "--terse-version=3",
+        ])
+        .output()
+        .ok()?;
+    // Terse v3: field 8 (1-based) is the read IOPS.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let iops: f64 = text.lines().next()?.split(';').nth(7)?.parse().ok()?;
+    Some(RANDOM_READS as f64 / iops)
+}
+
 // ---------- sequential 1 MiB reads ----------
 
 fn coring_seq(rt: &coring::runtime::Runtime, path: &Path) -> f64 {
@@ -447,7 +476,13 @@ fn main() {
                 name: "pread loop, 1 thread (ceiling)",
                 run: Box::new(|| pread_loop(p)),
             },
-        ],
+        ]
+        .into_iter()
+        .chain(fio_random(p).map(|_| Contender {
+            name: "fio io_uring QD128 batched",
+            run: Box::new(|| fio_random(p).unwrap_or(f64::NAN)),
+        }))
+        .collect(),
     );
     compare(
         "sequential 1 MiB reads, 1 GiB, one task",

@@ -22,22 +22,26 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
 };
 
-/// How a transfer issues its splices (see BENCHMARKS.md for the numbers
-/// behind the default).
+/// How a transfer issues its splices. The default, [`DirectSend`], won or
+/// tied in every run of `benches/fs_compare.rs` (see BENCHMARKS.md).
+///
+/// [`DirectSend`]: SpliceMode::DirectSend
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SpliceMode {
-    /// Every splice through `IORING_OP_SPLICE` (which the kernel runs on
-    /// an io-wq worker). Never blocks the executor thread. The default.
-    #[default]
+    /// Every splice through `IORING_OP_SPLICE` (which the kernel always
+    /// runs on an io-wq worker thread).
     Uring,
-    /// Pipe → destination as a non-blocking `splice(2)` on the executor
-    /// thread when the destination is `O_NONBLOCK` (else through the
-    /// ring); file → pipe through the ring.
+    /// File → pipe through the ring; pipe → destination first as a
+    /// non-blocking `splice(2)` on the executor thread when the
+    /// destination is `O_NONBLOCK` (falling back to waiting for `POLLOUT`
+    /// on `EAGAIN`), else through the ring. Never blocks the executor
+    /// thread. The default.
+    #[default]
     DirectSend,
     /// Both halves first as non-blocking `splice(2)` on the executor
-    /// thread, falling back to the ring on `EAGAIN`. Fastest for page-cached
-    /// files, but reading a file that is not cached blocks the executor
-    /// thread on the disk.
+    /// thread, falling back to the ring on `EAGAIN`. Reading a file that
+    /// is not in the page cache then blocks the executor thread on the
+    /// disk, and it was not faster: kept for measurement.
     Direct,
 }
 
