@@ -6,7 +6,7 @@
 //!   `read_exact_at`, `write_at`, `write_all_at`, `readv_at`, `writev_at`),
 //!   `sync_all`/`sync_data`, `metadata` (statx), `set_len`, `allocate`,
 //!   `close`. [`AlignedBuf`] for `O_DIRECT`.
-//! - Whole files: [`read`], [`read_to_string`], [`write`].
+//! - Whole files: [`read`], [`read_to_string`], [`write()`].
 //! - Paths: [`create_dir`], [`create_dir_all`], [`remove_file`],
 //!   [`remove_dir`], [`rename`], [`hard_link`], [`symlink`], [`metadata`],
 //!   [`symlink_metadata`]; [`read_dir`] on the blocking pool.

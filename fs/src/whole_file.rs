@@ -1,4 +1,4 @@
-//! Whole-file conveniences: [`read`], [`read_to_string`], [`write`].
+//! Whole-file conveniences: [`read`], [`read_to_string`], [`write()`].
 
 use crate::{error, File};
 use coring_runtime::buf::IoBuf;
