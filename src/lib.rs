@@ -5,7 +5,7 @@
 #![deny(missing_docs)]
 
 pub use coring_macros::{main, test};
-pub use coring_runtime::{buf, spawn, yield_now, JoinError, JoinHandle, Runtime};
+pub use coring_runtime::{buf, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, Runtime};
 
 /// The runtime layer: builder, ring sizing, the op API, stats.
 pub mod runtime {

@@ -122,7 +122,7 @@ fn blocking_pool_runs_off_the_executor_thread_in_parallel() {
         let t0 = std::time::Instant::now();
         let tasks: Vec<_> = (0..4)
             .map(|_| {
-                fs::spawn_blocking(move || {
+                coring::spawn_blocking(move || {
                     std::thread::sleep(Duration::from_millis(200));
                     std::thread::current().id()
                 })
@@ -139,9 +139,9 @@ fn blocking_pool_runs_off_the_executor_thread_in_parallel() {
             "{:?}",
             t0.elapsed()
         );
-        assert!(fs::blocking_threads() >= 1);
+        assert!(coring::runtime::blocking_threads() >= 1);
         // A panic in the closure is an error, not a crash.
-        let e = fs::spawn_blocking(|| panic!("boom")).await.unwrap_err();
+        let e = coring::spawn_blocking(|| panic!("boom")).await.unwrap_err();
         assert!(e.to_string().contains("panicked"), "{e}");
     });
 }

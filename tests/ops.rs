@@ -441,3 +441,24 @@ fn runtime_local_is_per_runtime_and_dropped_after_the_ring() {
     }
     assert_eq!(drops.get(), 1);
 }
+
+#[test]
+fn probe_answers_for_known_opcodes_and_shared_fd_clones() {
+    let rt = rt();
+    rt.block_on(async {
+        use coring::runtime::io_uring::opcode;
+        assert!(coring::runtime::op::is_supported(opcode::Nop::CODE));
+        assert!(coring::runtime::op::is_supported(opcode::Read::CODE));
+        let (r, w) = pipe();
+        let fd = SharedFd::new(r);
+        let dup = fd.try_clone_to_owned().unwrap();
+        drop(fd);
+        // The duplicate still reads the pipe.
+        let mut w = std::fs::File::from(w);
+        w.write_all(b"z").unwrap();
+        let mut f = std::fs::File::from(dup);
+        let mut b = [0u8; 1];
+        std::io::Read::read_exact(&mut f, &mut b).unwrap();
+        assert_eq!(&b, b"z");
+    });
+}

@@ -151,7 +151,7 @@ async fn stat(path: &Path, follow: bool, op: &'static str) -> io::Result<Metadat
 }
 
 /// Lists directory `path`. There is no io_uring op for `getdents`, so the
-/// listing runs on the blocking pool ([`spawn_blocking`](crate::spawn_blocking));
+/// listing runs on the blocking pool ([`coring_runtime::spawn_blocking`]);
 /// the executor thread never blocks. `.` and `..` are skipped.
 ///
 /// ```

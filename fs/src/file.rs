@@ -15,7 +15,7 @@ use coring_runtime::{
 };
 use std::{
     fmt, io,
-    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    os::fd::{AsRawFd, OwnedFd, RawFd},
     path::{Path, PathBuf},
 };
 
@@ -306,13 +306,7 @@ impl File {
 
     /// A duplicate of the fd, owned (for the blocking pool).
     fn dup(&self) -> io::Result<OwnedFd> {
-        // SAFETY: F_DUPFD_CLOEXEC on an fd we keep open returns a new fd or -1.
-        let fd = unsafe { libc::fcntl(self.fd.raw(), libc::F_DUPFD_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just created and is owned by nobody else.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        self.fd.try_clone_to_owned()
     }
 
     /// Offsets above `i64::MAX` are invalid (and `u64::MAX` would mean

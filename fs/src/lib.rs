@@ -11,7 +11,7 @@
 //!   [`remove_dir`], [`rename`], [`hard_link`], [`symlink`], [`metadata`],
 //!   [`symlink_metadata`]; [`read_dir`] on the blocking pool.
 //! - [`splice_to`]: file → socket/file through a pooled pipe.
-//! - [`spawn_blocking`]: a small thread pool for calls with no io_uring op.
+//! - blocking-only calls (`read_dir`) run on the runtime's pool ([`coring_runtime::spawn_blocking`]).
 //!
 //! Every error that concerns a path names it (see [`PathError`]).
 //!
@@ -43,7 +43,6 @@ mod splice;
 mod whole_file;
 
 pub use aligned::AlignedBuf;
-pub use blocking::{blocking_threads, spawn_blocking, BlockingTask};
 pub use dir::{
     create_dir, create_dir_all, hard_link, metadata, read_dir, remove_dir, remove_file, rename,
     symlink, symlink_metadata, DirEntry, ReadDir,

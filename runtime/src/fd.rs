@@ -9,7 +9,7 @@
 
 use std::{
     fmt, io,
-    os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd},
     rc::Rc,
 };
 
@@ -44,6 +44,12 @@ impl SharedFd {
         }
     }
 
+    /// A new, independent fd for the same file (`F_DUPFD_CLOEXEC`), e.g.
+    /// for a blocking call on another thread.
+    pub fn try_clone_to_owned(&self) -> io::Result<OwnedFd> {
+        self.as_fd().try_clone_to_owned()
+    }
+
     /// The fd number.
     pub fn raw(&self) -> RawFd {
         self.inner.fd
@@ -71,6 +77,14 @@ impl SharedFd {
             Ok(fd) => crate::op::Op::new(crate::op::Close::new(fd)).await,
             Err(_still_shared) => Ok(()),
         }
+    }
+}
+
+impl AsFd for SharedFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the fd stays open while `self` (one of its owners) lives,
+        // which the borrow's lifetime guarantees.
+        unsafe { BorrowedFd::borrow_raw(self.inner.fd) }
     }
 }
 

@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod blocking;
 pub mod buf;
 mod builder;
 pub mod channel;
@@ -37,6 +38,7 @@ pub mod ring;
 pub mod signal;
 pub mod time;
 
+pub use blocking::{blocking_threads, spawn_blocking, BlockingTask};
 pub use builder::Builder;
 pub use executor::{
     ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now, JoinError,

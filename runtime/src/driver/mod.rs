@@ -364,6 +364,11 @@ impl DriverHandle {
         s
     }
 
+    pub(crate) fn is_supported(&self, opcode: u8) -> bool {
+        let d = self.inner.borrow();
+        d.probe.as_ref().is_none_or(|p| p.is_supported(opcode))
+    }
+
     pub(crate) fn fallback_count(&self) -> u64 {
         self.inner.borrow().info.attempts.len() as u64 - 1
     }

@@ -157,6 +157,15 @@ impl<T: OpCode> Drop for Op<T> {
     }
 }
 
+/// Whether the running kernel supports io_uring opcode `code` (from the
+/// ring's probe). Ops the kernel lacks also fail on their own with
+/// `ErrorKind::Unsupported`; this lets a caller pick a fallback up front.
+///
+/// Panics outside a coring runtime.
+pub fn is_supported(code: u8) -> bool {
+    crate::executor::current_driver("coring::runtime::op::is_supported").is_supported(code)
+}
+
 /// Converts a completion's result into an `io::Result<usize>`.
 pub(crate) fn usize_result(cqe: Completion) -> std::io::Result<usize> {
     cqe.result().map(|n| n as usize)
