@@ -1,7 +1,7 @@
 //! Address resolution: the [`ToSocketAddrs`] trait taken by `connect`,
 //! `bind` and `send_to`. Literal addresses are parsed inline; host names
-//! are looked up with `std::net::ToSocketAddrs` on a short-lived thread so
-//! the executor never blocks in `getaddrinfo`.
+//! are looked up with `std::net::ToSocketAddrs` on the runtime's blocking
+//! pool, so the executor never blocks in `getaddrinfo`.
 
 use std::{
     io,
@@ -126,21 +126,13 @@ pub(crate) fn describe<A: ToSocketAddrs + ?Sized>(addr: &A) -> String {
     }
 }
 
-/// `getaddrinfo` on a helper thread, delivered through a oneshot channel.
+/// `getaddrinfo` on the runtime's blocking pool.
 async fn lookup(name: String) -> io::Result<Vec<SocketAddr>> {
-    let (tx, rx) = futures::channel::oneshot::channel();
     let label = name.clone();
-    std::thread::Builder::new()
-        .name("coring-dns".into())
-        .spawn(move || {
-            let res = std::net::ToSocketAddrs::to_socket_addrs(&name).map(Iterator::collect);
-            let _ = tx.send(res);
-        })
-        .map_err(|e| crate::error::annotate(e, "resolve", &label))?;
-    match rx.await {
-        Ok(res) => res.map_err(|e| crate::error::annotate(e, "resolve", &label)),
-        Err(_) => Err(io::Error::other(format!(
-            "resolve {label}: the lookup thread died"
-        ))),
-    }
+    let res = coring_runtime::spawn_blocking(move || {
+        std::net::ToSocketAddrs::to_socket_addrs(&name).map(Iterator::collect::<Vec<_>>)
+    })
+    .await;
+    res.and_then(|r| r)
+        .map_err(|e| crate::error::annotate(e, "resolve", &label))
 }
