@@ -32,10 +32,14 @@ pub(crate) fn unix_addr(a: &socket2::SockAddr) -> io::Result<SocketAddr> {
 /// A label for errors: the path, or what kind of address it is.
 pub(crate) fn label(a: Option<&SocketAddr>) -> String {
     match a {
-        Some(a) => match a.as_pathname() {
-            Some(p) => p.display().to_string(),
-            None => "(unnamed unix socket)".to_owned(),
-        },
+        Some(a) => {
+            use std::os::linux::net::SocketAddrExt;
+            match (a.as_pathname(), a.as_abstract_name()) {
+                (Some(p), _) => p.display().to_string(),
+                (None, Some(name)) => format!("@{}", String::from_utf8_lossy(name)),
+                (None, None) => "(unnamed unix socket)".to_owned(),
+            }
+        }
         None => "(unix socket)".to_owned(),
     }
 }
