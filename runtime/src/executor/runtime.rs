@@ -1,11 +1,13 @@
 //! [`Runtime`]: one thread's executor loop over one ring.
 //!
 //! Each turn of the loop: poll the `block_on` future if it was woken, run
-//! up to [`BUDGET`] ready tasks, fire due timers, submit pending SQEs and
-//! reap completions (reading ring memory; a syscall only when there is
-//! something to submit or deferred work to run). With nothing ready, park
-//! in `io_uring_enter` until a completion, a cross-thread wake or the next
-//! timer deadline.
+//! up to [`BUDGET`] ready tasks, fire due timers. If tasks are still
+//! ready, submit pending SQEs and reap completions (reading ring memory; a
+//! syscall only when there is something to submit or deferred work to run)
+//! and go round again. With nothing ready, park: one `io_uring_enter`
+//! submits the turn's SQEs and waits for a completion, a cross-thread wake
+//! or the next timer deadline (optionally after spinning on ring memory for
+//! [`Builder::spin_before_park`](crate::Builder::spin_before_park)).
 
 use super::{
     context::{self, Context},
@@ -122,16 +124,29 @@ impl Runtime {
             }
             run_tasks(ctx);
             let now = ctx.timers.fire_due();
-            if ctx.driver.has_io_work() {
-                ctx.driver.submit_and_reap();
-            }
-            if main.woken.load(Ordering::SeqCst) || !ctx.local.borrow().is_empty() {
+            let busy = |ctx: &Context| main.woken.load(Ordering::SeqCst) || !ctx.local.borrow().is_empty();
+            if busy(ctx) {
+                // More to run: submit this turn's SQEs, reap, go on.
+                if ctx.driver.has_io_work() {
+                    ctx.driver.submit_and_reap();
+                }
                 continue;
+            }
+            if !ctx.spin.is_zero() {
+                // Hand this turn's SQEs to the kernel, then watch ring
+                // memory for their completions before parking.
+                if ctx.driver.has_io_work() {
+                    ctx.driver.submit_and_reap();
+                    if busy(ctx) {
+                        continue;
+                    }
+                }
+                if spin_for_work(ctx, &main) {
+                    continue;
+                }
             }
             publish(ctx);
-            if spin_for_work(ctx, &main) {
-                continue;
-            }
+            // One io_uring_enter submits this turn's SQEs and waits.
             if ctx.shared.begin_park(&main) {
                 let timeout = ctx
                     .timers
