@@ -20,7 +20,9 @@ const OPS: u64 = 20_000;
 
 fn spawn_join() {
     let coring = coring::runtime::Runtime::new().unwrap();
-    let tokio = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut monoio = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
         .with_entries(1024)
         .build()
@@ -31,7 +33,9 @@ fn spawn_join() {
             ns_per_op: median_ns(ROUNDS, TASKS, || {
                 coring.block_on(async {
                     timed_async(async {
-                        let hs: Vec<_> = (0..TASKS).map(|i| coring::spawn(async move { i })).collect();
+                        let hs: Vec<_> = (0..TASKS)
+                            .map(|i| coring::spawn(async move { i }))
+                            .collect();
                         for h in hs {
                             std::hint::black_box(h.await.unwrap());
                         }
@@ -45,7 +49,8 @@ fn spawn_join() {
             ns_per_op: median_ns(ROUNDS, TASKS, || {
                 tokio.block_on(async {
                     timed_async(async {
-                        let hs: Vec<_> = (0..TASKS).map(|i| tokio::spawn(async move { i })).collect();
+                        let hs: Vec<_> =
+                            (0..TASKS).map(|i| tokio::spawn(async move { i })).collect();
                         for h in hs {
                             std::hint::black_box(h.await.unwrap());
                         }
@@ -59,7 +64,9 @@ fn spawn_join() {
             ns_per_op: median_ns(ROUNDS, TASKS, || {
                 monoio.block_on(async {
                     timed_async(async {
-                        let hs: Vec<_> = (0..TASKS).map(|i| monoio::spawn(async move { i })).collect();
+                        let hs: Vec<_> = (0..TASKS)
+                            .map(|i| monoio::spawn(async move { i }))
+                            .collect();
                         for h in hs {
                             std::hint::black_box(h.await);
                         }
@@ -69,7 +76,10 @@ fn spawn_join() {
             }),
         },
     ];
-    print_table(&format!("spawn + join, {TASKS} tasks per round (ns per task)"), &rows);
+    print_table(
+        &format!("spawn + join, {TASKS} tasks per round (ns per task)"),
+        &rows,
+    );
 }
 
 async fn timed_async(f: impl std::future::Future<Output = ()>) -> std::time::Duration {
@@ -88,7 +98,9 @@ fn op_round_trip() {
         .unwrap();
     let zero = SharedFd::new(OwnedFd::from(std::fs::File::open("/dev/zero").unwrap()));
     let mono_file = monoio.block_on(async { monoio::fs::File::open("/dev/zero").await.unwrap() });
-    let tokio = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let rows = [
         Row {
             name: "coring NOP",
@@ -142,7 +154,10 @@ fn op_round_trip() {
             }),
         },
     ];
-    print_table(&format!("one op round trip, {OPS} sequential ops per round (ns per op)"), &rows);
+    print_table(
+        &format!("one op round trip, {OPS} sequential ops per round (ns per op)"),
+        &rows,
+    );
 }
 
 /// Many ops in flight at once: 256 tasks each doing ops in a loop.
@@ -159,7 +174,8 @@ fn concurrent_ops() {
             name: "coring read /dev/zero",
             ns_per_op: median_ns(ROUNDS, TASKS * PER, || {
                 coring.block_on(timed_async(async {
-                    let zero = SharedFd::new(OwnedFd::from(std::fs::File::open("/dev/zero").unwrap()));
+                    let zero =
+                        SharedFd::new(OwnedFd::from(std::fs::File::open("/dev/zero").unwrap()));
                     let hs: Vec<_> = (0..TASKS)
                         .map(|_| {
                             let zero = zero.clone();
@@ -217,7 +233,10 @@ fn main() {
         return;
     }
     // `cargo bench --bench core -- spawn` runs only the cases matching "spawn".
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let _ = timed(|| {});
     if want("spawn") {

@@ -49,7 +49,12 @@ fn nop_storm() {
     const TASKS: u64 = 1024;
     const PER: u64 = 100;
     let storm = |sq: u32, cq: u32| {
-        let rt = Builder::new().entries(sq).cq_entries(cq).floor(sq, cq).build().unwrap();
+        let rt = Builder::new()
+            .entries(sq)
+            .cq_entries(cq)
+            .floor(sq, cq)
+            .build()
+            .unwrap();
         let ns = median_ns(11, TASKS * PER, || {
             rt.block_on(async {
                 let t = Instant::now();
@@ -83,7 +88,9 @@ fn nop_storm() {
             Row { name: "SQ 8 / CQ 16", ns_per_op: tiny },
         ],
     );
-    println!("backlog waits: CQ 128: {mid_waits}, CQ 16: {tiny_waits} (every completion delivered)");
+    println!(
+        "backlog waits: CQ 128: {mid_waits}, CQ 16: {tiny_waits} (every completion delivered)"
+    );
 }
 
 fn main() {

@@ -27,6 +27,9 @@ async fn main() -> std::io::Result<()> {
         sum += t.await??;
     }
     coring::time::sleep(Duration::from_millis(10)).await;
-    println!("10,000 tasks each did a NOP through the ring: sum {sum}, {:?}", start.elapsed());
+    println!(
+        "10,000 tasks each did a NOP through the ring: sum {sum}, {:?}",
+        start.elapsed()
+    );
     Ok(())
 }

@@ -319,7 +319,10 @@ fn runtime_is_reusable_and_sequential_runtimes_work() {
 #[test]
 fn timers_work_when_parks_use_a_timeout_sqe() {
     // The pre-5.11 path: no EXT_ARG, a kernel timeout SQE bounds each park.
-    let rt = coring::runtime::Builder::new().without_ext_arg().build().unwrap();
+    let rt = coring::runtime::Builder::new()
+        .without_ext_arg()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let start = Instant::now();
         let long = spawn(sleep(Duration::from_secs(3600)));
@@ -327,7 +330,10 @@ fn timers_work_when_parks_use_a_timeout_sqe() {
             let t = Instant::now();
             sleep(Duration::from_millis(ms)).await;
             let took = t.elapsed();
-            assert!(took >= Duration::from_millis(ms) && took < Duration::from_millis(ms + 200), "{took:?}");
+            assert!(
+                took >= Duration::from_millis(ms) && took < Duration::from_millis(ms + 200),
+                "{took:?}"
+            );
         }
         long.abort();
         // The aborted task's future is dropped when the executor next runs it.

@@ -421,5 +421,8 @@ fn run_shared_is_one_value_for_all_cores() {
         })
         .unwrap();
     let ptrs: Vec<usize> = outs.into_iter().map(Option::unwrap).collect();
-    assert!(ptrs.windows(2).all(|w| w[0] == w[1]), "cores saw different values");
+    assert!(
+        ptrs.windows(2).all(|w| w[0] == w[1]),
+        "cores saw different values"
+    );
 }

@@ -124,7 +124,8 @@ impl Runtime {
             }
             run_tasks(ctx);
             let now = ctx.timers.fire_due();
-            let busy = |ctx: &Context| main.woken.load(Ordering::SeqCst) || !ctx.local.borrow().is_empty();
+            let busy =
+                |ctx: &Context| main.woken.load(Ordering::SeqCst) || !ctx.local.borrow().is_empty();
             if busy(ctx) {
                 // More to run: submit this turn's SQEs, reap, go on.
                 if ctx.driver.has_io_work() {
