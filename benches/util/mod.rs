@@ -14,7 +14,9 @@ pub struct Row {
 /// time) `rounds` times and returns the median ns per operation.
 pub fn median_ns(rounds: usize, ops: u64, mut f: impl FnMut() -> Duration) -> f64 {
     let _warmup = f();
-    let mut v: Vec<f64> = (0..rounds).map(|_| f().as_nanos() as f64 / ops as f64).collect();
+    let mut v: Vec<f64> = (0..rounds)
+        .map(|_| f().as_nanos() as f64 / ops as f64)
+        .collect();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
 }
@@ -30,7 +32,10 @@ pub fn timed(f: impl FnOnce()) -> Duration {
 /// faster the first row (coring) is than it.
 pub fn print_table(title: &str, rows: &[Row]) {
     println!("\n{title}");
-    println!("{:<28} {:>12} {:>14} {:>16}", "contender", "ns/op", "ops/s", "coring speedup");
+    println!(
+        "{:<28} {:>12} {:>14} {:>16}",
+        "contender", "ns/op", "ops/s", "coring speedup"
+    );
     let base = rows[0].ns_per_op;
     for r in rows {
         println!(
