@@ -2,10 +2,14 @@
 //! httparse, keeps connections alive (pipelining included), and answers
 //! every request with a fixed "Hello, World!".
 //!
-//! `cargo run --release --example http_hello -- [PORT]` (default 8080),
-//! then `wrk -t1 -c64 -d10s http://127.0.0.1:8080/`.
+//! `cargo run --release --example http_hello -- [PORT] [--cores N|all]`
+//! (defaults: port 8080, 1 core), then
+//! `wrk -t1 -c64 -d10s http://127.0.0.1:8080/`. With `--cores` every core
+//! runs its own accept loop on its own `SO_REUSEPORT` listener.
+//! SIGINT/SIGTERM stop it gracefully (exit 0).
 
 use coring::net::{TcpListener, TcpStream};
+use coring::runtime::{Builder, Cores};
 use futures::StreamExt;
 use std::io;
 
@@ -74,25 +78,47 @@ async fn serve(mut conn: TcpStream) -> io::Result<()> {
     }
 }
 
-#[coring::main]
-async fn main() -> io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(p) => p
-            .parse()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("port {p:?}: {e}")))?,
-        None => 8080,
-    };
-    let listener = TcpListener::bind(("0.0.0.0", port)).await?;
-    eprintln!("http_hello listening on {}", listener.local_addr()?);
-    let mut incoming = listener.incoming();
-    while let Some(conn) = incoming.next().await {
-        let conn = conn?;
-        conn.set_nodelay(true)?;
-        coring::spawn(async move {
-            if let Err(e) = serve(conn).await {
-                tracing::debug!("connection: {e}");
+/// `[PORT] [--cores N|all]`.
+fn parse_args() -> io::Result<(u16, Cores)> {
+    let bad = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+    let (mut port, mut cores) = (8080, Cores::Count(1));
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--cores" => {
+                let n = args
+                    .next()
+                    .ok_or_else(|| bad("--cores needs N or all".into()))?;
+                cores = Cores::parse(&n)?;
             }
-        });
+            p => port = p.parse().map_err(|e| bad(format!("port {p:?}: {e}")))?,
+        }
     }
-    Ok(())
+    Ok((port, cores))
+}
+
+fn main() -> io::Result<()> {
+    let (port, cores) = parse_args()?;
+    // One copy of this future per core; SIGINT/SIGTERM stop them all.
+    let outputs = Builder::new().cores(cores).run(move |core| async move {
+        // Each core has its own SO_REUSEPORT listener on the same port (with
+        // port 0, the one the first core got); the kernel spreads connections.
+        let listener = TcpListener::bind_sharded(("0.0.0.0", port)).await?;
+        if core.index == 0 {
+            println!("http_hello listening on {}", listener.local_addr()?);
+        }
+        let mut incoming = listener.incoming();
+        while let Some(conn) = incoming.next().await {
+            let conn = conn?;
+            conn.set_nodelay(true)?;
+            coring::spawn(async move {
+                if let Err(e) = serve(conn).await {
+                    tracing::debug!("connection: {e}");
+                }
+            });
+        }
+        Ok::<(), io::Error>(())
+    })?;
+    // `None`: the core was stopped by a signal.
+    outputs.into_iter().flatten().collect()
 }
