@@ -1,10 +1,18 @@
 //! Peer servers for the net comparison (`benches/net_compare.sh`): the same
 //! echo and HTTP/1.1 hello servers on coring, monoio (io_uring or epoll)
-//! and tokio current-thread, each on one thread. Not a criterion bench:
+//! and tokio current-thread, by default each on one thread. Not a criterion bench:
 //! `harness = false`, run as
-//! `net_servers --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N`
+//! `net_servers --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]`
 //! (`coring-owned`: the echo server with owned-buffer writes instead of the
 //! futures-io write path).
+//!
+//! `--threads N` (alias `--cores N`, default 1; `benches/net_compare_2core.sh`):
+//! coring runs under its launcher (N pinned cores, one `bind_sharded`
+//! `SO_REUSEPORT` listener each); monoio runs N threads, each pinned to
+//! one of the first N allowed CPUs like coring's cores, with its own runtime
+//! and `SO_REUSEPORT` listener on the same port; tokio runs its
+//! multi-thread scheduler with N workers (unpinned, work-stealing) and one
+//! listener.
 
 use std::{io, net::SocketAddr};
 
@@ -109,6 +117,7 @@ mod coring_server {
         }
     }
 
+    #[derive(Clone, Copy)]
     enum Mode {
         Http,
         Echo,
@@ -120,29 +129,41 @@ mod coring_server {
         mode: &str,
         owned: bool,
         spin: std::time::Duration,
+        threads: usize,
     ) -> io::Result<()> {
         let mode = match (mode, owned) {
             ("http", _) => Mode::Http,
             (_, false) => Mode::Echo,
             (_, true) => Mode::EchoOwned,
         };
-        let rt = coring::runtime::Builder::new()
-            .spin_before_park(spin)
-            .build()?;
-        rt.block_on(async move {
-            let listener = TcpListener::bind(addr).await?;
-            let mut incoming = listener.incoming();
-            while let Some(c) = incoming.next().await {
-                let c = c?;
-                c.set_nodelay(true)?;
-                match mode {
-                    Mode::Http => coring::spawn(http(c)),
-                    Mode::Echo => coring::spawn(echo(c)),
-                    Mode::EchoOwned => coring::spawn(echo_owned(c)),
-                };
-            }
-            Ok(())
-        })
+        let mut builder = coring::runtime::Builder::new();
+        builder.spin_before_park(spin);
+        if threads == 1 {
+            let rt = builder.build()?;
+            return rt.block_on(async move { serve(TcpListener::bind(addr).await?, mode).await });
+        }
+        // One pinned core per thread, each with its own SO_REUSEPORT listener.
+        let outputs =
+            builder
+                .cores(coring::runtime::Cores::Count(threads))
+                .run(move |_| async move {
+                    serve(TcpListener::bind_sharded(addr).await?, mode).await
+                })?;
+        outputs.into_iter().flatten().collect()
+    }
+
+    async fn serve(listener: TcpListener, mode: Mode) -> io::Result<()> {
+        let mut incoming = listener.incoming();
+        while let Some(c) = incoming.next().await {
+            let c = c?;
+            c.set_nodelay(true)?;
+            match mode {
+                Mode::Http => coring::spawn(http(c)),
+                Mode::Echo => coring::spawn(echo(c)),
+                Mode::EchoOwned => coring::spawn(echo_owned(c)),
+            };
+        }
+        Ok(())
     }
 }
 
@@ -195,8 +216,13 @@ mod monoio_server {
         }
     }
 
-    async fn serve(addr: SocketAddr, http_mode: bool) -> io::Result<()> {
-        let listener = TcpListener::bind(addr)?;
+    async fn serve(addr: SocketAddr, http_mode: bool, reuse_port: bool) -> io::Result<()> {
+        let listener = if reuse_port {
+            let opts = monoio::net::ListenerOpts::new().reuse_port(true);
+            TcpListener::bind_with_config(addr, &opts)?
+        } else {
+            TcpListener::bind(addr)?
+        };
         loop {
             let (c, _) = listener.accept().await?;
             c.set_nodelay(true)?;
@@ -208,17 +234,39 @@ mod monoio_server {
         }
     }
 
-    pub fn run(addr: SocketAddr, mode: &str, epoll: bool) -> io::Result<()> {
-        let http_mode = mode == "http";
+    fn run_one(addr: SocketAddr, http_mode: bool, epoll: bool, reuse_port: bool) -> io::Result<()> {
         if epoll {
             monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
                 .build()?
-                .block_on(serve(addr, http_mode))
+                .block_on(serve(addr, http_mode, reuse_port))
         } else {
             monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
                 .build()?
-                .block_on(serve(addr, http_mode))
+                .block_on(serve(addr, http_mode, reuse_port))
         }
+    }
+
+    pub fn run(addr: SocketAddr, mode: &str, epoll: bool, threads: usize) -> io::Result<()> {
+        let http_mode = mode == "http";
+        if threads == 1 {
+            return run_one(addr, http_mode, epoll, false);
+        }
+        // Thread-per-core like coring: thread i pinned to allowed CPU i, its
+        // own runtime and SO_REUSEPORT listener on the shared port.
+        let cpus = coring::runtime::launcher::allowed_cpus()?;
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let cpu = cpus[i % cpus.len()];
+                std::thread::spawn(move || {
+                    coring::runtime::launcher::pin_current_thread(cpu)?;
+                    run_one(addr, http_mode, epoll, true)
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("monoio server thread panicked")?;
+        }
+        Ok(())
     }
 }
 
@@ -264,23 +312,27 @@ mod tokio_server {
         }
     }
 
-    pub fn run(addr: SocketAddr, mode: &str) -> io::Result<()> {
+    pub fn run(addr: SocketAddr, mode: &str, threads: usize) -> io::Result<()> {
         let http_mode = mode == "http";
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(async move {
-                let listener = TcpListener::bind(addr).await?;
-                loop {
-                    let (c, _) = listener.accept().await?;
-                    c.set_nodelay(true)?;
-                    if http_mode {
-                        tokio::spawn(http(c));
-                    } else {
-                        tokio::spawn(echo(c));
-                    }
+        let mut builder = if threads == 1 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(threads);
+            b
+        };
+        builder.enable_all().build()?.block_on(async move {
+            let listener = TcpListener::bind(addr).await?;
+            loop {
+                let (c, _) = listener.accept().await?;
+                c.set_nodelay(true)?;
+                if http_mode {
+                    tokio::spawn(http(c));
+                } else {
+                    tokio::spawn(echo(c));
                 }
-            })
+            }
+        })
     }
 }
 
@@ -296,7 +348,7 @@ fn main() -> io::Result<()> {
             .cloned()
     };
     let Some(server) = get("--server") else {
-        eprintln!("usage: net_servers --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N");
+        eprintln!("usage: net_servers --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]");
         return Ok(());
     };
     let mode = get("--mode").unwrap_or_else(|| "echo".into());
@@ -312,12 +364,20 @@ fn main() -> io::Result<()> {
         .parse()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--spin-us: {e}")))?;
     let spin = std::time::Duration::from_micros(spin_us);
+    // Server threads (coring: cores); 1 = the single-thread servers.
+    let threads: usize = get("--threads")
+        .or_else(|| get("--cores"))
+        .unwrap_or_else(|| "1".into())
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "--threads: expected N > 0"))?;
     match server.as_str() {
-        "coring" => coring_server::run(addr, &mode, false, spin),
-        "coring-owned" => coring_server::run(addr, &mode, true, spin),
-        "monoio" => monoio_server::run(addr, &mode, false),
-        "monoio-epoll" => monoio_server::run(addr, &mode, true),
-        "tokio" => tokio_server::run(addr, &mode),
+        "coring" => coring_server::run(addr, &mode, false, spin, threads),
+        "coring-owned" => coring_server::run(addr, &mode, true, spin, threads),
+        "monoio" => monoio_server::run(addr, &mode, false, threads),
+        "monoio-epoll" => monoio_server::run(addr, &mode, true, threads),
+        "tokio" => tokio_server::run(addr, &mode, threads),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown server {other:?}"),
