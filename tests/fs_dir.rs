@@ -1,30 +1,11 @@
 //! Directory and path operations through io_uring, read_dir and the
 //! blocking pool.
 
+mod common;
+
+use common::{rt, TempDir};
 use coring::fs;
-use coring::runtime::Runtime;
 use std::{io::ErrorKind, path::PathBuf, time::Duration};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("coring-fs-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rt() -> Runtime {
-    Runtime::new().expect("runtime")
-}
 
 #[test]
 fn create_remove_rename_link() {

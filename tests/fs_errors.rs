@@ -1,30 +1,11 @@
 //! Bad input to coring-fs: each case is an `io::Error` with the right kind
 //! whose message names the path; never a panic or a hang.
 
+mod common;
+
+use common::{rt, TempDir};
 use coring::fs::{self, File, OpenOptions, PathError};
-use coring::runtime::Runtime;
 use std::{io::ErrorKind, path::PathBuf};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("coring-fs-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rt() -> Runtime {
-    Runtime::new().expect("runtime")
-}
 
 /// Asserts `e` has `kind`, names `path`, and (for kernel errors) keeps the
 /// errno reachable.

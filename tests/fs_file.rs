@@ -2,52 +2,15 @@
 //! for byte, 1,000 concurrent readers, vectored I/O, metadata, length and
 //! space management, sync, close, O_DIRECT.
 
+mod common;
+
+use common::{pattern, rt, TempDir};
 use coring::fs::{self, AlignedBuf, File, OpenOptions};
-use coring::runtime::Runtime;
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     rc::Rc,
     time::{Duration, SystemTime},
 };
-
-/// A directory unique to one test, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("coring-fs-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Deterministic pseudo-random bytes (xorshift), different per seed.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let take = (len - v.len()).min(8);
-        v.extend_from_slice(&x.to_le_bytes()[..take]);
-    }
-    v
-}
-
-fn rt() -> Runtime {
-    Runtime::new().expect("runtime")
-}
 
 const SIZES: [usize; 7] = [0, 1, 4095, 4096, 4097, (1 << 20) + 7, 64 << 20];
 

@@ -4,50 +4,17 @@
 //! fallback for sources that cannot splice, and destinations that cannot
 //! be spliced to.
 
+mod common;
+
+use common::{pattern, rt, TempDir};
 use coring::fs::{self, File, OpenOptions, SpliceMode};
-use coring::runtime::Runtime;
 use std::{
     io::{ErrorKind, Read},
     net::{TcpListener, TcpStream},
-    path::PathBuf,
     sync::mpsc,
     thread,
     time::Duration,
 };
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("coring-fs-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rt() -> Runtime {
-    Runtime::new().expect("runtime")
-}
-
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let take = (len - v.len()).min(8);
-        v.extend_from_slice(&x.to_le_bytes()[..take]);
-    }
-    v
-}
 
 /// FNV-1a over 8-byte words (fast enough unoptimised for 64 MiB) plus the
 /// length.

@@ -32,3 +32,46 @@ pub fn fds_open_on(path: &std::path::Path) -> usize {
         .filter(|target| target == path)
         .count()
 }
+
+/// A directory unique to one test, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// A fresh directory unique to this process and `name`.
+    pub fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("coring-fs-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A runtime with the default configuration.
+pub fn rt() -> coring::runtime::Runtime {
+    coring::runtime::Runtime::new().expect("runtime")
+}
+
+/// Deterministic pseudo-random bytes (xorshift), different per seed.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let take = (len - v.len()).min(8);
+        v.extend_from_slice(&x.to_le_bytes()[..take]);
+    }
+    v
+}
