@@ -84,6 +84,7 @@ fn echo_two_cores_round_trips_and_stops_on_sigterm() {
 
     // SIGTERM stops both cores; the process exits 0.
     let pid = server.0.id() as libc::pid_t;
+    // SAFETY: kill sends a signal to our own child; no memory involved.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let deadline = Instant::now() + Duration::from_secs(5);
     let status = loop {

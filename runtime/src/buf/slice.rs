@@ -91,11 +91,11 @@ unsafe impl<T: IoBufMut> IoBufMut for Slice<T> {
         unsafe { self.buf.stable_mut_ptr().add(self.begin) }
     }
     unsafe fn set_init(&mut self, pos: usize) {
-        // SAFETY: the caller initialized begin..begin+pos of the buffer, and
-        // everything before `begin` that the buffer counts as initialized
-        // already is; marking up to begin+pos is only done when it extends
-        // a contiguous initialized prefix.
+        // Only mark when the initialized prefix already reaches `begin`, so
+        // the buffer's initialized part stays contiguous.
         if self.buf.bytes_init() >= self.begin {
+            // SAFETY: the caller initialized begin..begin+pos, and 0..begin
+            // was initialized already (checked above).
             unsafe { self.buf.set_init(self.begin + pos) };
         }
     }
