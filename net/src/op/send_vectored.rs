@@ -38,14 +38,7 @@ unsafe impl<B: IoBuf> OpCode for SendVectored<B> {
     const CODE: u8 = opcode::SendMsg::CODE;
 
     fn build(&mut self) -> squeue::Entry {
-        self.iovecs = self
-            .bufs
-            .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_ptr() as *mut _,
-                iov_len: b.bytes_init(),
-            })
-            .collect();
+        self.iovecs = coring_runtime::buf::iovecs_init(&self.bufs);
         self.hdr.msg_iov = self.iovecs.as_mut_ptr();
         self.hdr.msg_iovlen = self.iovecs.len() as _;
         opcode::SendMsg::new(types::Fd(self.fd.raw()), &*self.hdr)

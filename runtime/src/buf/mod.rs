@@ -63,6 +63,29 @@ pub unsafe trait IoBuf: Unpin + 'static {
     }
 }
 
+/// One `iovec` per buffer over its initialized bytes: what a gather write
+/// (`writev`, `sendmsg`) sends. The pointers stay valid while `bufs` is
+/// neither moved out of nor resized.
+pub fn iovecs_init<B: IoBuf>(bufs: &[B]) -> Vec<libc::iovec> {
+    bufs.iter()
+        .map(|b| libc::iovec {
+            iov_base: b.stable_ptr() as *mut _,
+            iov_len: b.bytes_init(),
+        })
+        .collect()
+}
+
+/// One `iovec` per buffer over its whole capacity: what a scatter read
+/// (`readv`, `recvmsg`) may fill.
+pub fn iovecs_total<B: IoBufMut>(bufs: &mut [B]) -> Vec<libc::iovec> {
+    bufs.iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.stable_mut_ptr().cast(),
+            iov_len: b.bytes_total(),
+        })
+        .collect()
+}
+
 /// A buffer the kernel may write into.
 ///
 /// # Safety

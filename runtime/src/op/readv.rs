@@ -33,14 +33,7 @@ unsafe impl<B: IoBufMut> OpCode for Readv<B> {
     const CODE: u8 = opcode::Readv::CODE;
 
     fn build(&mut self) -> squeue::Entry {
-        self.iovecs = self
-            .bufs
-            .iter_mut()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_mut_ptr().cast(),
-                iov_len: b.bytes_total(),
-            })
-            .collect();
+        self.iovecs = crate::buf::iovecs_total(&mut self.bufs);
         opcode::Readv::new(
             types::Fd(self.fd.raw()),
             self.iovecs.as_ptr(),

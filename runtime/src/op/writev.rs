@@ -33,14 +33,7 @@ unsafe impl<B: IoBuf> OpCode for Writev<B> {
     const CODE: u8 = opcode::Writev::CODE;
 
     fn build(&mut self) -> squeue::Entry {
-        self.iovecs = self
-            .bufs
-            .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_ptr() as *mut _,
-                iov_len: b.bytes_init(),
-            })
-            .collect();
+        self.iovecs = crate::buf::iovecs_init(&self.bufs);
         opcode::Writev::new(
             types::Fd(self.fd.raw()),
             self.iovecs.as_ptr(),
