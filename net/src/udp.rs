@@ -188,8 +188,7 @@ impl AsRawFd for UdpSocket {
 
 impl AsFd for UdpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the fd stays open while `self` (which owns a clone) lives.
-        unsafe { BorrowedFd::borrow_raw(self.fd.raw()) }
+        self.fd.as_fd()
     }
 }
 

@@ -235,8 +235,7 @@ impl AsRawFd for TcpListener {
 
 impl AsFd for TcpListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the fd stays open while `self` (which owns a clone) lives.
-        unsafe { BorrowedFd::borrow_raw(self.acceptor.fd().raw()) }
+        self.acceptor.fd().as_fd()
     }
 }
 

@@ -173,8 +173,7 @@ impl AsRawFd for TcpStream {
 
 impl AsFd for TcpStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the fd stays open while `self` (which owns a clone) lives.
-        unsafe { BorrowedFd::borrow_raw(self.rd.fd().raw()) }
+        self.rd.fd().as_fd()
     }
 }
 

@@ -168,8 +168,7 @@ impl AsRawFd for UnixDatagram {
 
 impl AsFd for UnixDatagram {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the fd stays open while `self` (which owns a clone) lives.
-        unsafe { BorrowedFd::borrow_raw(self.fd.raw()) }
+        self.fd.as_fd()
     }
 }
 

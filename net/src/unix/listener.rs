@@ -123,8 +123,7 @@ impl AsRawFd for UnixListener {
 
 impl AsFd for UnixListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the fd stays open while `self` (which owns a clone) lives.
-        unsafe { BorrowedFd::borrow_raw(self.acceptor.fd().raw()) }
+        self.acceptor.fd().as_fd()
     }
 }
 

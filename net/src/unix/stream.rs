@@ -138,8 +138,7 @@ impl AsRawFd for UnixStream {
 
 impl AsFd for UnixStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the fd stays open while `self` (which owns a clone) lives.
-        unsafe { BorrowedFd::borrow_raw(self.rd.fd().raw()) }
+        self.rd.fd().as_fd()
     }
 }
 
