@@ -492,3 +492,48 @@ fn runtime_new_works_with_defaults() {
     assert!(info.flags.contains(SetupFlags::SINGLE_ISSUER), "{info:?}");
     assert!(info.flags.contains(SetupFlags::DEFER_TASKRUN), "{info:?}");
 }
+
+/// Ops still waiting in the backlog (CQ full) can be dropped: their slots
+/// are freed at once, the backlog skips them, and the ring keeps working.
+#[test]
+fn dropping_backlogged_ops_frees_them_and_the_ring_goes_on() {
+    let rt = Builder::new()
+        .entries(8)
+        .cq_entries(16)
+        .floor(8, 16)
+        .build()
+        .unwrap();
+    let (r, _w) = common::pipe();
+    let fd = SharedFd::new(r);
+    rt.block_on(async move {
+        let reads: Vec<_> = (0..100)
+            .map(|_| {
+                let fd = fd.clone();
+                spawn(async move { Op::new(Read::new(&fd, vec![0u8; 8], u64::MAX)).await })
+            })
+            .collect();
+        let t = Instant::now();
+        while coring::runtime::stats().driver.ops_in_flight < 100 {
+            assert!(t.elapsed() < Duration::from_secs(2));
+            coring::yield_now().await;
+        }
+        let s = coring::runtime::stats().driver;
+        assert!(s.backlog_len > 50, "{s:?}");
+        for h in &reads {
+            h.abort();
+        }
+        let t = Instant::now();
+        while coring::runtime::stats().driver.ops_in_flight != 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                coring::runtime::stats()
+            );
+            coring::time::sleep(Duration::from_millis(1)).await;
+        }
+        for _ in 0..100 {
+            Op::new(Nop).await.unwrap();
+        }
+        assert_eq!(coring::runtime::stats().driver.backlog_len, 0);
+    });
+}

@@ -189,7 +189,7 @@ impl DriverHandle {
                 }
                 Poll::Pending
             }
-            SlotState::Orphan(_) | SlotState::Dropped | SlotState::Stream { .. } => {
+            SlotState::Orphan(_) | SlotState::Stream { .. } => {
                 Poll::Ready(Completion::error(libc::ECANCELED))
             }
         }
@@ -274,7 +274,9 @@ impl DriverHandle {
                 orphan.complete(c);
             }
             _ if slot.queued => {
-                slot.state = SlotState::Dropped;
+                // Never reached the kernel: free the slot now. The backlog
+                // entry's token no longer matches a slot and is skipped.
+                d.slots.remove(token);
                 drop(d);
                 drop(orphan);
             }
@@ -395,7 +397,10 @@ impl DriverHandle {
                     continue;
                 };
                 if let Some(slot) = d.slots.get_mut(token) {
-                    match std::mem::replace(&mut slot.state, SlotState::Dropped) {
+                    match std::mem::replace(
+                        &mut slot.state,
+                        SlotState::Done(Completion::error(libc::ECANCELED)),
+                    ) {
                         SlotState::Waiting(w) => {
                             slot.state = SlotState::Done(Completion::error(libc::ECANCELED));
                             slot.queued = false;
@@ -668,7 +673,7 @@ impl Driver {
                 self.slots.remove(token);
                 self.orphans.push((o, c));
             }
-            SlotState::Done(_) | SlotState::Dropped | SlotState::Stream { .. } => {}
+            SlotState::Done(_) | SlotState::Stream { .. } => {}
         }
     }
 
@@ -680,10 +685,6 @@ impl Driver {
             };
             if let Some(token) = Token::from_user_data(entry.get_user_data()) {
                 match self.slots.get_mut(token) {
-                    Some(slot) if matches!(slot.state, SlotState::Dropped) => {
-                        self.slots.remove(token);
-                        continue;
-                    }
                     Some(slot) => slot.queued = false,
                     None => continue,
                 }

@@ -56,9 +56,6 @@ pub(crate) enum SlotState {
     /// The future was dropped while the kernel owned its resources; they
     /// stay here until the CQE arrives.
     Orphan(Box<dyn Orphan>),
-    /// The future was dropped before its SQE left the backlog; nothing to
-    /// keep, but the key stays reserved until the backlog entry is skipped.
-    Dropped,
     /// A multishot op: completions queue up until the stream takes them;
     /// `finished` once a CQE without `IORING_CQE_F_MORE` arrived.
     Stream {
