@@ -4,23 +4,26 @@
 # CPU 1.
 #
 #   1. echo ping-pong at saturation (examples/echo_client, a coring client):
-#      64 and 512 connections x 128 B and 1 KiB messages -> requests/s;
-#   2. server CPU per request at a fixed rate below saturation (64 x 128 B,
-#      $RATE req/s): utime+stime from /proc/<pid>/stat around the run;
-#   3. HTTP/1.1 hello with `wrk -t1 -c64` -> requests/s.
+#      64 and 512 connections x 128 B and 1 KiB messages -> requests/s, and
+#      the server's CPU time per request over the measured window
+#      ("cpu-sat": utime+stime from /proc/<pid>/stat);
+#   2. server CPU per request at fixed rates below saturation (64 x 128 B,
+#      each of $RATES req/s);
+#   3. HTTP/1.1 hello with `wrk -t1 -c64` -> requests/s and server CPU per
+#      request ("cpu-http").
 #
 # Each measurement is repeated $REPS times with the servers interleaved;
 # the summary gives medians and coring's ratio to the better peer.
 #
 # Usage: bash benches/net_compare.sh
-# Knobs (env): DUR=10 REPS=3 RATE=40000 SERVERS="coring monoio tokio"
+# Knobs (env): DUR=10 REPS=3 RATES="40000 80000" SERVERS="coring monoio tokio"
 #              CONFIGS="64x128 64x1024 512x128 512x1024" SKIP_HTTP= SKIP_CPU=
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DUR=${DUR:-10}
 REPS=${REPS:-3}
-RATE=${RATE:-40000}
+RATES=${RATES:-${RATE:-40000 80000}}
 SERVERS=${SERVERS:-"coring monoio tokio"}
 CONFIGS=${CONFIGS:-"64x128 64x1024 512x128 512x1024"}
 
@@ -56,9 +59,12 @@ stop_server() {
 trap stop_server EXIT
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+us_per_request() { # ticks requests
+    awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (n > 0 ? t * 1e6 / hz / n : 0) }'
+}
 
 echo "machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "runs: DUR=${DUR}s REPS=$REPS RATE=$RATE; results in $OUT"
+echo "runs: DUR=${DUR}s REPS=$REPS RATES=\"$RATES\"; results in $OUT"
 
 for rep in $(seq "$REPS"); do
     for cfg in $CONFIGS; do
@@ -66,34 +72,46 @@ for rep in $(seq "$REPS"); do
         size=${cfg#*x}
         for s in $SERVERS; do
             start_server "$s" echo
-            r=$(taskset -c 1 "$CLIENT" "127.0.0.1:$port" --conns "$conns" --size "$size" \
-                --duration "$DUR" --warmup 1 | grep RESULT)
+            taskset -c 1 "$CLIENT" "127.0.0.1:$port" --conns "$conns" --size "$size" \
+                --duration "$DUR" --warmup 1 >"$OUT/client.txt" &
+            cpid=$!
+            sleep 1 # the client's warm-up
+            a=$(cpu_ticks "$SPID")
+            wait "$cpid"
+            b=$(cpu_ticks "$SPID")
             stop_server
+            r=$(grep RESULT "$OUT/client.txt")
             rps=$(echo "$r" | field rps)
             echo "echo $cfg $s $rps" | tee -a "$OUT/results"
+            echo "cpu-sat $cfg $s $(us_per_request $((b - a)) "$(echo "$r" | field requests)")" |
+                tee -a "$OUT/results"
         done
     done
     if [ -z "${SKIP_CPU:-}" ]; then
-        for s in $SERVERS; do
-            start_server "$s" echo
-            a=$(cpu_ticks "$SPID")
-            r=$(taskset -c 1 "$CLIENT" "127.0.0.1:$port" --conns 64 --size 128 \
-                --duration "$DUR" --warmup 0 --rate "$RATE" | grep RESULT)
-            b=$(cpu_ticks "$SPID")
-            stop_server
-            req=$(echo "$r" | field requests)
-            us=$(awk -v t=$((b - a)) -v n="$req" -v hz="$(getconf CLK_TCK)" \
-                'BEGIN { printf "%.3f", t * 1e6 / hz / n }')
-            echo "cpu 64x128@$RATE $s $us" | tee -a "$OUT/results"
+        for rate in $RATES; do
+            for s in $SERVERS; do
+                start_server "$s" echo
+                a=$(cpu_ticks "$SPID")
+                r=$(taskset -c 1 "$CLIENT" "127.0.0.1:$port" --conns 64 --size 128 \
+                    --duration "$DUR" --warmup 0 --rate "$rate" | grep RESULT)
+                b=$(cpu_ticks "$SPID")
+                stop_server
+                echo "cpu 64x128@$rate $s $(us_per_request $((b - a)) "$(echo "$r" | field requests)")" |
+                    tee -a "$OUT/results"
+            done
         done
     fi
     if [ -z "${SKIP_HTTP:-}" ]; then
         for s in $SERVERS; do
             start_server "$s" http
-            rps=$(taskset -c 1 wrk -t1 -c64 -d"${DUR}s" "http://127.0.0.1:$port/" |
-                awk '/Requests\/sec/ { print $2 }')
+            a=$(cpu_ticks "$SPID")
+            taskset -c 1 wrk -t1 -c64 -d"${DUR}s" "http://127.0.0.1:$port/" >"$OUT/wrk.txt"
+            b=$(cpu_ticks "$SPID")
             stop_server
+            rps=$(awk '/Requests\/sec/ { print $2 }' "$OUT/wrk.txt")
+            req=$(awk '/requests in/ { print $1 }' "$OUT/wrk.txt")
             echo "http wrk-c64 $s $rps" | tee -a "$OUT/results"
+            echo "cpu-http wrk-c64 $s $(us_per_request $((b - a)) "$req")" | tee -a "$OUT/results"
         done
     fi
 done
@@ -113,8 +131,8 @@ awk -v servers="$SERVERS" '
     END {
         ns = split(servers, s, " ")
         for (k = 1; k <= n; k++) {
-            key = order[k]; split(key, kk, " "); lower = (kk[1] == "cpu")
-            line = "| " kk[1] (lower ? " (us/req, lower is better)" : " (req/s)") " | " kk[2] " |"
+            key = order[k]; split(key, kk, " "); lower = (kk[1] ~ /^cpu/)
+            line = "| " kk[1] (lower ? " (server CPU us/req, lower is better)" : " (req/s)") " | " kk[2] " |"
             best = ""; mine = ""
             for (i = 1; i <= ns; i++) {
                 v = median(vals[key, s[i]]); line = line " " v " |"
