@@ -244,6 +244,46 @@ fn interval_ticks_at_period() {
 }
 
 #[test]
+fn huge_durations_wait_instead_of_panicking() {
+    let rt = rt();
+    rt.block_on(async {
+        // Instant + Duration::MAX overflows; these must mean "not soon".
+        let r = timeout(Duration::from_millis(20), sleep(Duration::MAX)).await;
+        assert!(r.is_err(), "sleep(Duration::MAX) must not finish");
+        let r = timeout(Duration::MAX, async { 7 }).await;
+        assert_eq!(r.unwrap(), 7);
+        let mut iv = interval(Duration::MAX);
+        iv.tick().await; // the first tick is immediate
+        let r = timeout(Duration::from_millis(20), iv.tick()).await;
+        assert!(r.is_err(), "the second tick of interval(MAX) must not come");
+    });
+}
+
+#[test]
+fn interval_skips_missed_ticks() {
+    let rt = rt();
+    rt.block_on(async {
+        let mut iv = interval(Duration::from_millis(5));
+        let first = iv.tick().await;
+        // Block the thread for ~10 periods: those ticks are skipped.
+        std::thread::sleep(Duration::from_millis(52));
+        let late = iv.tick().await;
+        assert_eq!(
+            late,
+            first + Duration::from_millis(5),
+            "the overdue tick reports its scheduled time"
+        );
+        let next = iv.tick().await;
+        let gap = next - first;
+        assert!(
+            gap > Duration::from_millis(50),
+            "missed ticks not skipped: {gap:?}"
+        );
+        assert_eq!(gap.as_nanos() % Duration::from_millis(5).as_nanos(), 0);
+    });
+}
+
+#[test]
 fn yield_now_lets_others_run() {
     let rt = rt();
     rt.block_on(async {

@@ -249,6 +249,41 @@ async fn futures_io_codecs_work() -> io::Result<()> {
 }
 
 #[coring::test]
+async fn bytes_written_through_async_write_survive_dropping_the_stream() -> io::Result<()> {
+    // The peer does not read until the writer is gone. The writer writes
+    // 64 KiB chunks (one `poll_write` each) until one blocks: the socket
+    // buffers are full, so the chunk before it was reported written but
+    // its send is still pending in the ring. Then it drops the stream
+    // without flushing; every byte reported written must still arrive.
+    const CHUNK: usize = 64 * 1024;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let writer = coring::spawn(async move {
+        let mut c = TcpStream::connect(addr).await?;
+        let data = pattern(7, 64 << 20);
+        let mut written = 0;
+        for chunk in data.chunks(CHUNK) {
+            let write = AsyncWriteExt::write_all(&mut c, chunk);
+            match coring::time::timeout(Duration::from_millis(200), write).await {
+                Ok(res) => res?,
+                Err(_blocked) => break,
+            }
+            written += chunk.len();
+        }
+        drop(c); // no flush, no close
+        Ok::<_, io::Error>((written, data))
+    });
+    let (mut conn, _) = listener.accept().await?;
+    let (written, data) = writer.await??;
+    assert!(written < data.len(), "the writer never blocked");
+    let mut got = Vec::with_capacity(written);
+    AsyncReadExt::read_to_end(&mut conn, &mut got).await?;
+    assert_eq!(got.len(), written, "bytes reported written were lost");
+    assert!(got == data[..written], "bytes changed in transit");
+    Ok(())
+}
+
+#[coring::test]
 async fn poll_write_then_owned_write_keeps_order() -> io::Result<()> {
     let addr = echo_server().await?;
     let mut c = TcpStream::connect(addr).await?;

@@ -537,3 +537,64 @@ fn dropping_backlogged_ops_frees_them_and_the_ring_goes_on() {
         assert_eq!(coring::runtime::stats().driver.backlog_len, 0);
     });
 }
+
+/// The fd's identity, to tell "closed" from "closed and the number reused
+/// by another test thread".
+fn fd_identity(fd: i32) -> Option<(u64, u64)> {
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes into `st`, which is a valid, owned stat buffer.
+    (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+}
+
+/// Closes are never lost when the CQ budget is used up: a dropped fd is
+/// closed with `close(2)` right away when the ring has no room (a close
+/// parked in the backlog would be dropped unseen at shutdown), and a close
+/// op dropped while it waits in the backlog closes its fd instead of
+/// leaking it.
+#[test]
+fn closes_are_not_lost_when_the_cq_is_full() {
+    use std::os::fd::AsRawFd;
+    let rt = Builder::new()
+        .entries(8)
+        .cq_entries(16)
+        .floor(8, 16)
+        .build()
+        .unwrap();
+    let (r, _w) = common::pipe();
+    let fd = SharedFd::new(r);
+    rt.block_on(async move {
+        let reads: Vec<_> = (0..40)
+            .map(|_| {
+                let fd = fd.clone();
+                spawn(async move { Op::new(Read::new(&fd, vec![0u8; 8], u64::MAX)).await })
+            })
+            .collect();
+        let t = Instant::now();
+        while coring::runtime::stats().driver.ops_in_flight < 40 {
+            assert!(t.elapsed() < Duration::from_secs(2));
+            coring::yield_now().await;
+        }
+        // Every CQ slot is spoken for: a dropped fd must still be closed.
+        let (a, b) = common::pipe();
+        let (raw_a, id_a) = (a.as_raw_fd(), fd_identity(a.as_raw_fd()));
+        drop(SharedFd::new(a));
+        assert_ne!(
+            fd_identity(raw_a),
+            id_a,
+            "dropped fd left open while the CQ was full"
+        );
+        // An explicit close that has to wait in the backlog, then dropped.
+        let (raw_b, id_b) = (b.as_raw_fd(), fd_identity(b.as_raw_fd()));
+        let mut close = Box::pin(SharedFd::new(b).close());
+        assert!(futures::poll!(close.as_mut()).is_pending());
+        drop(close);
+        assert_ne!(
+            fd_identity(raw_b),
+            id_b,
+            "close op dropped in the backlog leaked its fd"
+        );
+        for h in &reads {
+            h.abort();
+        }
+    });
+}

@@ -61,8 +61,14 @@ impl<T> Chan<T> {
         if self.tx_waiting.load(SeqCst) == 0 {
             return;
         }
-        let wakers = std::mem::take(&mut *self.tx_wakers.lock().unwrap_or_else(|e| e.into_inner()));
-        self.tx_waiting.store(0, SeqCst);
+        // The count is reset under the lock that guards the list, so a
+        // sender registering concurrently is either taken now or counted
+        // for the next wake, never left registered with a zero count.
+        let wakers = {
+            let mut list = self.tx_wakers.lock().unwrap_or_else(|e| e.into_inner());
+            self.tx_waiting.store(0, SeqCst);
+            std::mem::take(&mut *list)
+        };
         for w in wakers {
             w.wake();
         }
@@ -154,11 +160,11 @@ impl<T: Send> Future for SendFuture<'_, T> {
             Ok(()) => Poll::Ready(Ok(())),
             Err(TrySendError::Closed(v)) => Poll::Ready(Err(SendError(v))),
             Err(TrySendError::Full(v)) => {
-                chan.tx_wakers
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(cx.waker().clone());
-                chan.tx_waiting.fetch_add(1, SeqCst);
+                {
+                    let mut list = chan.tx_wakers.lock().unwrap_or_else(|e| e.into_inner());
+                    list.push(cx.waker().clone());
+                    chan.tx_waiting.fetch_add(1, SeqCst);
+                }
                 // The receiver may have made room before it saw us waiting.
                 match self.sender.try_send(v) {
                     Ok(()) => Poll::Ready(Ok(())),

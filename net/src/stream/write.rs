@@ -185,3 +185,15 @@ impl WriteState {
         (res.map_err(|e| self.error(e)), bufs)
     }
 }
+
+impl Drop for WriteState {
+    /// Bytes `poll_write` reported as written are still sent when the
+    /// stream is dropped: the queued send is left to finish instead of
+    /// being cancelled (it keeps its own handle on the socket, so the fd
+    /// closes once it is done). Errors it meets are no longer reported.
+    fn drop(&mut self) {
+        if let Some(op) = self.inflight.take() {
+            op.detach();
+        }
+    }
+}

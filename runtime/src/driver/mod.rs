@@ -170,7 +170,9 @@ impl DriverHandle {
     pub(crate) fn poll_op(&self, token: Token, waker: &Waker) -> Poll<Completion> {
         let mut d = self.inner.borrow_mut();
         let Some(slot) = d.slots.get_mut(token) else {
-            return Poll::Ready(Completion::error(libc::ECANCELED));
+            // Only after shutdown gave up on the op: the kernel may have
+            // seen it, so this is not a local error.
+            return Poll::Ready(Completion::new(-libc::ECANCELED, 0));
         };
         match &mut slot.state {
             SlotState::Done(_) => {
@@ -228,6 +230,16 @@ impl DriverHandle {
     /// its resources until the CQE arrives and cancel it, or, if the CQE is
     /// already here, complete the orphan now.
     pub(crate) fn abandon(&self, token: Token, orphan: Box<dyn Orphan>) {
+        self.release(token, orphan, true)
+    }
+
+    /// Like [`abandon`](Self::abandon), but the op is left to finish (no
+    /// cancel; one still in the backlog is submitted in its turn).
+    pub(crate) fn detach(&self, token: Token, orphan: Box<dyn Orphan>) {
+        self.release(token, orphan, false)
+    }
+
+    fn release(&self, token: Token, orphan: Box<dyn Orphan>, cancel: bool) {
         let mut d = self.inner.borrow_mut();
         let Some(slot) = d.slots.get_mut(token) else {
             drop(d);
@@ -273,12 +285,16 @@ impl DriverHandle {
                 drop(d);
                 orphan.complete(c);
             }
-            _ if slot.queued => {
+            _ if slot.queued && cancel => {
                 // Never reached the kernel: free the slot now. The backlog
                 // entry's token no longer matches a slot and is skipped.
                 d.slots.remove(token);
                 drop(d);
                 drop(orphan);
+            }
+            _ if !cancel => {
+                // Left to finish: the CQE (or shutdown) completes the orphan.
+                slot.state = SlotState::Orphan(orphan);
             }
             _ => {
                 slot.state = SlotState::Orphan(orphan);
@@ -298,7 +314,8 @@ impl DriverHandle {
     }
 
     /// Submits a fire-and-forget SQE (e.g. a close) whose completion is
-    /// ignored; `false` if the driver cannot take it now.
+    /// ignored; `false` if the driver cannot take it now (closed, busy, or
+    /// the CQ budget is used up), and the caller then does the work itself.
     pub(crate) fn push_detached(&self, entry: squeue::Entry) -> bool {
         let Ok(mut d) = self.inner.try_borrow_mut() else {
             return false;
@@ -306,13 +323,11 @@ impl DriverHandle {
         if d.closed {
             return false;
         }
+        // No backlog for these: an entry left there at shutdown would be
+        // dropped unseen (an fd never closed). Without room the caller
+        // does the work itself.
         let entry = entry.user_data(IGNORE);
-        let ok = if d.has_room() {
-            d.push_sqe(&entry).is_ok()
-        } else {
-            d.backlog.push_back(entry);
-            true
-        };
+        let ok = d.has_room() && d.push_sqe(&entry).is_ok();
         drop(d);
         self.flush();
         ok

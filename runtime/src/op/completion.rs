@@ -9,6 +9,8 @@ pub struct Completion {
     result: i32,
     flags: u32,
     unsupported: Option<u8>,
+    /// Made up by the driver: the op never reached the kernel.
+    local: bool,
 }
 
 impl Completion {
@@ -18,6 +20,7 @@ impl Completion {
             result,
             flags,
             unsupported: None,
+            local: false,
         }
     }
 
@@ -28,13 +31,25 @@ impl Completion {
             result: -libc::EOPNOTSUPP,
             flags: 0,
             unsupported: Some(opcode),
+            local: true,
         }
     }
 
     /// A completion made up by the driver for an op it could not submit,
     /// e.g. because the runtime is shutting down.
     pub(crate) fn error(errno: i32) -> Self {
-        Completion::new(-errno, 0)
+        Completion {
+            local: true,
+            ..Completion::new(-errno, 0)
+        }
+    }
+
+    /// Whether the kernel saw the op. `false` for a completion the driver
+    /// made up for an op it never submitted (unsupported opcode, runtime
+    /// shutting down, submit failure): whatever the op would have consumed
+    /// (an fd to close, say) is still the caller's.
+    pub fn reached_kernel(&self) -> bool {
+        !self.local
     }
 
     /// The raw `res` field: a byte count, an fd, or a negated errno.

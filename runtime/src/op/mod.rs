@@ -118,6 +118,37 @@ impl<T: OpCode> Op<T> {
     }
 }
 
+impl<T: OpCode> Op<T> {
+    /// Lets the op run to completion in the background instead of
+    /// cancelling it (which is what dropping an `Op` does): its resources
+    /// move into the driver until the CQE arrives, then
+    /// [`OpCode::complete_orphan`] runs and the result is discarded. An op
+    /// not yet polled is submitted first. Use it for work that must not be
+    /// cut short, such as bytes a writer already reported as written.
+    ///
+    /// Runtime shutdown still cancels it. Panics outside a coring runtime
+    /// if the op was never polled.
+    pub fn detach(mut self) {
+        if let State::Unsubmitted = self.state {
+            let driver = crate::executor::current_driver("Op::detach");
+            let op = self.op.as_mut().expect("Op polled after completion");
+            match driver.push(T::CODE, op.build(), futures::task::noop_waker_ref(), false) {
+                Ok(token) => self.state = State::Submitted(driver, token),
+                Err(cqe) => {
+                    self.state = State::Finished;
+                    if let Some(op) = self.op.take() {
+                        op.complete_orphan(cqe);
+                    }
+                    return;
+                }
+            }
+        }
+        if let (State::Submitted(driver, token), Some(op)) = (&self.state, self.op.take()) {
+            driver.detach(*token, Box::new(op));
+        }
+    }
+}
+
 impl<T: OpCode> Unpin for Op<T> {}
 
 impl<T: OpCode> Future for Op<T> {

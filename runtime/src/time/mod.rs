@@ -21,7 +21,18 @@ use timers::TimerKey;
 
 /// Waits until `duration` has passed.
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(Instant::now() + duration)
+    sleep_until(deadline_after(Instant::now(), duration))
+}
+
+/// About 30 years: the deadline used for durations too long for `Instant`.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `from + duration`, or a deadline ~30 years out if that overflows
+/// `Instant` (`sleep(Duration::MAX)` waits "forever", it does not panic).
+fn deadline_after(from: Instant, duration: Duration) -> Instant {
+    from.checked_add(duration)
+        .or_else(|| from.checked_add(FAR_FUTURE))
+        .unwrap_or(from)
 }
 
 /// Waits until `deadline`.
@@ -198,10 +209,14 @@ impl Interval {
             Poll::Pending => Poll::Pending,
             Poll::Ready(()) => {
                 let now = Instant::now();
-                let mut next = at + self.period;
+                let mut next = deadline_after(at, self.period);
                 if next <= now {
-                    let behind = (now - at).as_nanos() / self.period.as_nanos();
-                    next = at + self.period * (behind as u32 + 1);
+                    // Skip the missed ticks: the first multiple of the
+                    // period after now.
+                    let period = self.period.as_nanos();
+                    let ahead = ((now - at).as_nanos() / period + 1) * period;
+                    let ahead = Duration::from_nanos(u64::try_from(ahead).unwrap_or(u64::MAX));
+                    next = deadline_after(at, ahead);
                 }
                 self.sleep.reset(next);
                 Poll::Ready(at)
