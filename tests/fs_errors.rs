@@ -186,3 +186,23 @@ fn invalid_utf8_in_read_to_string() {
 fn ebadf() -> ErrorKind {
     std::io::Error::from_raw_os_error(libc::EBADF).kind()
 }
+
+/// A file larger than memory can hold (sparse, 128 TiB on tmpfs: more
+/// than the address space, so no overcommit setting lets the buffer be
+/// allocated) is an `OutOfMemory` error naming the path, not an abort.
+#[test]
+fn reading_a_file_larger_than_memory_is_an_error() {
+    let dir = std::path::Path::new("/dev/shm");
+    if !dir.is_dir() {
+        eprintln!("skipped: needs tmpfs at /dev/shm for a 128 TiB sparse file");
+        return;
+    }
+    let path = dir.join(format!("coring-fs-huge-{}", std::process::id()));
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(1 << 47).unwrap();
+    drop(f);
+    let res = rt().block_on(fs::read(&path));
+    std::fs::remove_file(&path).unwrap();
+    let e = res.expect_err("a 128 TiB read cannot succeed");
+    check(&e, ErrorKind::OutOfMemory, &path, None);
+}

@@ -205,6 +205,34 @@ fn one_core_failing_to_get_a_ring_fails_startup_cleanly() {
 }
 
 #[test]
+fn a_core_panicking_while_starting_fails_startup_instead_of_hanging() {
+    if allowed_cpus().unwrap().len() < 2 {
+        eprintln!("SKIPPED a_core_panicking_while_starting_fails_startup_instead_of_hanging: needs 2 CPUs");
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let res = Builder::new()
+            .cores(Cores::Count(2))
+            .shutdown_on_signals(false)
+            .setup_fn(Arc::new(|size, flags| {
+                if std::thread::current().name() == Some("coring-core-1") {
+                    panic!("injected set-up panic");
+                }
+                setup_ring(size, flags)
+            }))
+            .run(|_| async {});
+        let _ = tx.send(res.map(drop));
+    });
+    let res = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("start-up hung after a core panicked");
+    let msg = res.unwrap_err().to_string();
+    assert!(msg.contains("core 1"), "{msg}");
+    assert!(msg.contains("injected set-up panic"), "{msg}");
+}
+
+#[test]
 fn shutdown_with_1000_ops_in_flight_per_core_is_prompt() {
     let start = Arc::new(std::sync::Mutex::new(None::<Instant>));
     let s = start.clone();
@@ -425,4 +453,11 @@ fn run_shared_is_one_value_for_all_cores() {
         ptrs.windows(2).all(|w| w[0] == w[1]),
         "cores saw different values"
     );
+}
+
+#[test]
+fn pinning_to_a_cpu_beyond_the_mask_is_an_error() {
+    let e = coring::runtime::launcher::pin_current_thread(4096).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("CPU 4096"), "{e}");
 }

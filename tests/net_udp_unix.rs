@@ -30,6 +30,16 @@ async fn udp_send_to_recv_from_round_trips() -> io::Result<()> {
         Ok::<_, io::Error>(())
     });
     let client = UdpSocket::bind("127.0.0.1:0").await?;
+    // Not connected: the error says which call on which fd.
+    let e = client.peer_addr().unwrap_err();
+    assert_eq!(e.raw_os_error(), None, "annotated, not bare: {e}");
+    assert_eq!(e.kind(), io::ErrorKind::NotConnected, "{e}");
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&client);
+    assert!(
+        e.to_string()
+            .starts_with(&format!("getpeername on fd {fd}: ")),
+        "{e}"
+    );
     for i in 0..100usize {
         let msg: Vec<u8> = (0..(1 + i * 13)).map(|j| (i + j) as u8).collect();
         let (res, msg) = client.send_to(msg, server_addr).await;
@@ -136,6 +146,15 @@ async fn unix_datagram_round_trips() -> io::Result<()> {
     let (n, from) = res?;
     assert_eq!(&buf[..n], b"to b");
     assert_eq!(from.as_pathname(), Some(pa.as_path()));
+    // From an unbound socket: the datagram arrives, its sender is unnamed.
+    let anon = UnixDatagram::unbound()?;
+    let (res, _) = anon.send_to(b"anon".as_slice(), &pb).await;
+    res?;
+    let (res, buf) = b.recv_from(vec![0u8; 16]).await;
+    let (n, from) = res?;
+    assert_eq!(&buf[..n], b"anon");
+    assert!(from.is_unnamed(), "{from:?}");
+
     b.connect(&pa)?;
     let (res, _) = b.send(b"to a".as_slice()).await;
     res?;

@@ -18,13 +18,24 @@ use std::{io, path::Path};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    let path = path.as_ref();
     let file = File::open(path).await?;
     // The size is a hint (procfs reports 0, files grow): read until EOF.
-    let hint = file.metadata().await.map_or(0, |m| m.len()) as usize;
-    let mut buf = Vec::with_capacity(hint.saturating_add(1).max(4096));
+    let hint = file.metadata().await.map_or(0, |m| m.len());
+    let hint = usize::try_from(hint).unwrap_or(usize::MAX);
+    // A file larger than memory (a sparse 1 TiB file, say) is an error,
+    // not an aborted process.
+    let no_memory = |e: std::collections::TryReserveError| {
+        let e = io::Error::new(io::ErrorKind::OutOfMemory, e);
+        error::with_path(e, "read", path)
+    };
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(hint.saturating_add(1).max(4096))
+        .map_err(no_memory)?;
     loop {
         if buf.len() == buf.capacity() {
-            buf.reserve(buf.capacity().max(4096));
+            buf.try_reserve(buf.capacity().max(4096))
+                .map_err(no_memory)?;
         }
         let (len, cap) = (buf.len(), buf.capacity());
         let (res, slice) = file.read_at(buf.slice(len..cap), len as u64).await;

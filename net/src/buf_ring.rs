@@ -95,8 +95,13 @@ impl BufRing {
         };
         coring_runtime::with_submitter(|s| {
             // SAFETY: the entries are page-aligned memory of COUNT entries
-            // that lives until the ring is dropped, which the runtime does
-            // only after the io_uring has no op in flight (runtime_local).
+            // that lives until this BufRing is dropped. The kernel reads
+            // them (and writes the buffers) only for an op that selects
+            // from group BGID, and every such op holds an Rc to this ring
+            // (orphans too, even ones a timed-out shutdown leaks), so the
+            // memory outlives every op that can touch it. The registration
+            // itself stays until the io_uring closes; with no op left it
+            // is never used.
             unsafe { s.register_buf_ring_with_flags(ring.entries.as_ptr() as u64, COUNT, BGID, 0) }
         })?;
         for bid in 0..COUNT {

@@ -3,7 +3,7 @@
 //! refused (os error 111)`), keeping the original [`io::ErrorKind`] and the
 //! OS error as its [`source`](std::error::Error::source).
 
-use std::{error::Error, fmt, io};
+use std::{error::Error, fmt, io, net::SocketAddr, os::fd::AsFd};
 
 /// An I/O error with the operation and address it happened on.
 struct AddrError {
@@ -42,6 +42,28 @@ pub(crate) fn annotate(e: io::Error, op: &str, addr: &dyn fmt::Display) -> io::E
             source: e,
         },
     )
+}
+
+/// Which end of a socket [`ip_addr`] asks for.
+#[derive(Clone, Copy)]
+pub(crate) enum End {
+    Local,
+    Peer,
+}
+
+/// The local or peer IP address of `sock`; errors name the fd and the
+/// call (`getpeername on fd 7: Transport endpoint is not connected`).
+pub(crate) fn ip_addr(sock: &impl AsFd, end: End) -> io::Result<SocketAddr> {
+    let fd = sock.as_fd();
+    let sock = socket2::SockRef::from(&fd);
+    let (call, addr) = match end {
+        End::Local => ("getsockname on", sock.local_addr()),
+        End::Peer => ("getpeername on", sock.peer_addr()),
+    };
+    let label = format!("fd {}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+    addr.map_err(|e| annotate(e, call, &label))?
+        .as_socket()
+        .ok_or_else(|| annotate(io::Error::other("not an IP socket"), call, &label))
 }
 
 #[cfg(test)]

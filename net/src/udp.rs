@@ -2,7 +2,7 @@
 //! send_to/recv_from with `sendmsg`/`recvmsg`).
 
 use crate::{
-    error::annotate,
+    error::{annotate, ip_addr, End},
     op::{Recv, RecvFrom, Send, SendTo},
     resolve::{describe, resolve, ToSocketAddrs},
 };
@@ -130,25 +130,23 @@ impl UdpSocket {
             .map_err(|e| annotate(e, "recv_from on", &self.label))
             .and_then(|(n, a)| match a.as_socket() {
                 Some(a) => Ok((n, a)),
-                None => Err(io::Error::other("sender is not an IP address")),
+                None => Err(annotate(
+                    io::Error::other("sender is not an IP address"),
+                    "recv_from on",
+                    &self.label,
+                )),
             });
         (res, buf)
     }
 
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        SockRef::from(self)
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an IP socket"))
+        ip_addr(self, End::Local)
     }
 
     /// The connected peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        SockRef::from(self)
-            .peer_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an IP socket"))
+        ip_addr(self, End::Peer)
     }
 
     /// Sets `SO_BROADCAST`.

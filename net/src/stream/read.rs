@@ -164,6 +164,17 @@ impl ReadState {
                         self.multi = None;
                         self.start_single();
                     }
+                    // Kernels before 6.0 have provided buffer rings but
+                    // reject multishot receive: use single-shot receives on
+                    // this stream from now on.
+                    Some(Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        tracing::debug!(
+                            "multishot receive rejected (EINVAL); single-shot receives"
+                        );
+                        self.multi = None;
+                        self.ring = Ring::Absent;
+                        self.start_single();
+                    }
                     Some(Err(e)) => {
                         self.multi = None;
                         return Poll::Ready(Err(self.error(e)));

@@ -5,7 +5,7 @@
 use super::TcpStream;
 use crate::{
     accept::{Acceptor, RawIncoming},
-    error::annotate,
+    error::{annotate, ip_addr, End},
     resolve::{describe, resolve, ToSocketAddrs},
 };
 use coring_runtime::fd::SharedFd;
@@ -180,10 +180,7 @@ impl TcpListener {
 
     /// The address this listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        SockRef::from(self)
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an IP socket"))
+        ip_addr(self, End::Local)
     }
 
     /// Wraps a listening std listener.

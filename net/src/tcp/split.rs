@@ -27,10 +27,7 @@ impl OwnedReadHalf {
 
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        socket2::SockRef::from(self)
-            .peer_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an IP socket"))
+        crate::error::ip_addr(self, crate::error::End::Peer)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::{OwnedReadHalf, OwnedWriteHalf};
 use crate::{
-    error::annotate,
+    error::{annotate, ip_addr, End},
     op::Connect,
     resolve::{describe, resolve, ToSocketAddrs},
     stream::{impl_read, impl_write, into_owned_fd, ReadState, WriteState},
@@ -126,15 +126,18 @@ impl TcpStream {
             .peer_addr()
             .map_err(|e| annotate(e, "peer_addr of", self.rd.peer()))?
             .as_socket()
-            .ok_or_else(|| io::Error::other("not an IP socket"))
+            .ok_or_else(|| {
+                annotate(
+                    io::Error::other("not an IP socket"),
+                    "peer_addr of",
+                    self.rd.peer(),
+                )
+            })
     }
 
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        SockRef::from(self)
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an IP socket"))
+        ip_addr(self, End::Local)
     }
 
     /// Splits into a read half and a write half that can move to

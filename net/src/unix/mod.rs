@@ -21,12 +21,16 @@ pub(crate) fn unix_addr(a: &socket2::SockAddr) -> io::Result<SocketAddr> {
     if let Some(name) = a.as_abstract_namespace() {
         return SocketAddr::from_abstract_name(name);
     }
-    if a.is_unix() {
-        // std has no constructor for the unnamed address; an unbound
-        // socket's own address is one.
-        return std::os::unix::net::UnixDatagram::unbound()?.local_addr();
+    // An unbound sender's datagram comes with an empty address (length 0,
+    // family unset): that is the unnamed address, not an error.
+    if a.is_unix() || a.len() == 0 {
+        // The empty path makes std's unnamed address (no path, no name).
+        return SocketAddr::from_pathname("");
     }
-    Err(io::Error::other("not a unix socket address"))
+    Err(io::Error::other(format!(
+        "not a unix socket address (address family {})",
+        a.family()
+    )))
 }
 
 /// A label for errors: the path, or what kind of address it is.

@@ -29,6 +29,7 @@ use std::{
     cell::RefCell,
     collections::VecDeque,
     io,
+    mem::ManuallyDrop,
     task::{Poll, Waker},
     time::{Duration, Instant},
 };
@@ -53,7 +54,11 @@ pub trait Orphan {
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
 pub(crate) struct Driver {
-    ring: IoUring,
+    /// Dropped in `Driver::drop` unless shutdown had to leak it.
+    ring: ManuallyDrop<IoUring>,
+    /// Shutdown gave up waiting for the kernel: the ring and the memory
+    /// its ops point at are never freed.
+    leaked: bool,
     slots: Slots,
     /// SQEs waiting for room in the CQ.
     backlog: VecDeque<squeue::Entry>,
@@ -96,7 +101,8 @@ impl DriverHandle {
         let limit = ring.params().cq_entries() as usize;
         memlock::charge(info.memlock_bytes);
         let driver = Driver {
-            ring,
+            ring: ManuallyDrop::new(ring),
+            leaked: false,
             slots: Slots::with_capacity(256),
             backlog: VecDeque::new(),
             in_flight: 0,
@@ -457,8 +463,9 @@ impl DriverHandle {
                     );
                     let leaked = std::mem::replace(&mut d.slots, Slots::with_capacity(0));
                     std::mem::forget(leaked);
-                    let ring = std::mem::replace(&mut d.ring, IoUring::new(2).expect("tiny ring"));
-                    std::mem::forget(ring);
+                    // The armed wake read writes into this box.
+                    Box::leak(std::mem::replace(&mut d.wake_buf, Box::new(0)));
+                    d.leaked = true;
                     d.in_flight = 0;
                     break;
                 }
@@ -506,6 +513,17 @@ impl Drop for DriverHandle {
     fn drop(&mut self) {
         self.shutdown();
         memlock::release(self.inner.get_mut().info.memlock_bytes);
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.leaked {
+            // SAFETY: dropped exactly once, here, and the driver is never
+            // used again; shutdown already waited for every CQE, so the
+            // kernel holds no pointer into memory freed after this.
+            unsafe { ManuallyDrop::drop(&mut self.ring) };
+        }
     }
 }
 

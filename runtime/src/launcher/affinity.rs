@@ -22,10 +22,22 @@ pub fn allowed_cpus() -> io::Result<Vec<usize>> {
 }
 
 /// Pins the calling thread to `cpu`.
+///
+/// A CPU number the affinity mask cannot hold (≥ `CPU_SETSIZE`, 1024) is an
+/// `InvalidInput` error.
 pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "pin thread to CPU {cpu}: CPU numbers go up to {}",
+                libc::CPU_SETSIZE - 1
+            ),
+        ));
+    }
     // SAFETY: cpu_set_t is plain data; zeroed is an empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: cpu < CPU_SETSIZE is checked by the caller's allowed set.
+    // SAFETY: cpu < CPU_SETSIZE, checked above.
     unsafe { libc::CPU_SET(cpu, &mut set) };
     // SAFETY: sched_setaffinity reads the set we pass.
     let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };

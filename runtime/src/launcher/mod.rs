@@ -272,7 +272,17 @@ impl Builder {
                         }
                         builder.build()
                     };
-                    let rt = match start() {
+                    // A panic while starting (in an injected ring set-up,
+                    // say) is reported like an error: the other cores wait
+                    // for every core's report before they run.
+                    let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(start))
+                        .unwrap_or_else(|panic| {
+                            Err(io::Error::other(format!(
+                                "core {index} panicked while starting: {}",
+                                panic_message(&*panic)
+                            )))
+                        });
+                    let rt = match started {
                         Ok(rt) => rt,
                         Err(e) => {
                             let _ = ready_tx.send((index, Err(e)));
@@ -314,12 +324,7 @@ impl Builder {
                         Ok(out) => Ok(out),
                         Err(panic) => {
                             shutdown.shutdown();
-                            let msg = panic
-                                .downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| panic.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "non-string panic".into());
-                            Err(format!("core {index} panicked: {msg}"))
+                            Err(format!("core {index} panicked: {}", panic_message(&*panic)))
                         }
                     }
                 })?;
@@ -419,4 +424,13 @@ impl Default for LaunchOptions {
             shutdown_on_signals: true,
         }
     }
+}
+
+/// The text of a panic payload (`&str` or `String`), for error messages.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".into())
 }
