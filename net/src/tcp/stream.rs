@@ -29,7 +29,9 @@ use std::{
 /// `readv`, `writev`) take a buffer and hand it back with the result;
 /// [`futures::io::AsyncRead`] and [`futures::io::AsyncWrite`] are
 /// implemented too, so futures-io codecs work (`AsyncWrite` buffers up to
-/// 64 KiB per write and reports errors on the next write or flush).
+/// 64 KiB per write and reports errors on the next write or flush; bytes it
+/// reported written are still sent if the stream is dropped without a
+/// flush, but their errors are then lost — flush or close to see them).
 pub struct TcpStream {
     rd: ReadState,
     wr: WriteState,
