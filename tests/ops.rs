@@ -462,3 +462,60 @@ fn probe_answers_for_known_opcodes_and_shared_fd_clones() {
         assert_eq!(&b, b"z");
     });
 }
+
+/// Bytes waiting in a pipe.
+fn pipe_bytes(fd: &SharedFd) -> i32 {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int into `n`.
+    assert_eq!(
+        unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) },
+        0
+    );
+    n
+}
+
+async fn wait_until_no_ops_in_flight(what: &str) {
+    let t = Instant::now();
+    while coring::runtime::stats().driver.ops_in_flight != 0 {
+        assert!(t.elapsed() < Duration::from_secs(2), "{what}");
+        coring::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[test]
+fn a_detached_op_finishes_in_the_background() {
+    let rt = rt();
+    let (r, w) = pipe();
+    let r = SharedFd::new(r);
+    let mut w = std::fs::File::from(w);
+    rt.block_on(async {
+        // Never polled: detach submits it, and does not cancel it.
+        Op::new(Read::new(&r, vec![0u8; 4], u64::MAX)).detach();
+        yield_now().await;
+        assert_eq!(coring::runtime::stats().driver.ops_in_flight, 1);
+        coring::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(coring::runtime::stats().driver.ops_in_flight, 1);
+        w.write_all(b"data").unwrap();
+        wait_until_no_ops_in_flight("detached read never finished").await;
+        assert_eq!(pipe_bytes(&r), 0, "the detached read consumed the bytes");
+    });
+}
+
+#[test]
+fn a_detached_op_with_a_limit_is_cancelled_when_it_runs_out() {
+    let rt = rt();
+    let (r, w) = pipe();
+    let r = SharedFd::new(r);
+    let mut w = std::fs::File::from(w);
+    rt.block_on(async {
+        let mut read = Op::new(Read::new(&r, vec![0u8; 4], u64::MAX));
+        assert!(futures::poll!(&mut read).is_pending());
+        read.detach_for(Duration::from_millis(30));
+        yield_now().await;
+        assert_eq!(coring::runtime::stats().driver.ops_in_flight, 1);
+        wait_until_no_ops_in_flight("limit passed but the op was not cancelled").await;
+        w.write_all(b"data").unwrap();
+        assert_eq!(pipe_bytes(&r), 4, "a cancelled read must not take bytes");
+    });
+}

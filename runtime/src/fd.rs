@@ -102,11 +102,12 @@ impl fmt::Debug for SharedFd {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let entry = io_uring::opcode::Close::new(io_uring::types::Fd(self.fd)).build();
-        let closed = crate::executor::try_current_driver().is_some_and(|d| d.push_detached(entry));
-        if !closed {
-            // SAFETY: we own the fd; nothing uses it after this.
-            unsafe { libc::close(self.fd) };
+        // SAFETY: we own the fd and nothing uses it after this.
+        let fd = unsafe { OwnedFd::from_raw_fd(self.fd) };
+        if let Some(driver) = crate::executor::try_current_driver() {
+            // Handed back when the driver cannot take it: dropped, so
+            // closed with close(2).
+            let _ = driver.close_detached(fd);
         }
     }
 }

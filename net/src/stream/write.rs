@@ -26,6 +26,7 @@ use std::{
     pin::Pin,
     rc::Rc,
     task::{Context, Poll},
+    time::Duration,
 };
 
 /// Most bytes one `poll_write` queues.
@@ -186,14 +187,20 @@ impl WriteState {
     }
 }
 
+/// How long a send queued by `poll_write` may still run after its stream
+/// was dropped before it is cancelled.
+const DROPPED_SEND_LIMIT: Duration = Duration::from_secs(30);
+
 impl Drop for WriteState {
     /// Bytes `poll_write` reported as written are still sent when the
     /// stream is dropped: the queued send is left to finish instead of
     /// being cancelled (it keeps its own handle on the socket, so the fd
-    /// closes once it is done). Errors it meets are no longer reported.
+    /// closes once it is done), for up to 30 s — a peer that stopped
+    /// reading does not pin the socket forever. Errors it meets are no
+    /// longer reported.
     fn drop(&mut self) {
         if let Some(op) = self.inflight.take() {
-            op.detach();
+            op.detach_for(DROPPED_SEND_LIMIT);
         }
     }
 }

@@ -30,6 +30,7 @@ use std::{
     collections::VecDeque,
     io,
     mem::ManuallyDrop,
+    os::fd::{AsRawFd, IntoRawFd, OwnedFd},
     task::{Poll, Waker},
     time::{Duration, Instant},
 };
@@ -62,6 +63,9 @@ pub(crate) struct Driver {
     slots: Slots,
     /// SQEs waiting for room in the CQ.
     backlog: VecDeque<squeue::Entry>,
+    /// Fds of dropped `SharedFd`s waiting for room in the CQ to be closed
+    /// through the ring; they go before the backlog.
+    pending_closes: Vec<OwnedFd>,
     /// SQEs pushed to the SQ whose CQE has not been reaped.
     in_flight: usize,
     /// Most SQEs in flight at once: the CQ size.
@@ -105,6 +109,7 @@ impl DriverHandle {
             leaked: false,
             slots: Slots::with_capacity(256),
             backlog: VecDeque::new(),
+            pending_closes: Vec::new(),
             in_flight: 0,
             limit,
             probe,
@@ -176,8 +181,11 @@ impl DriverHandle {
     pub(crate) fn poll_op(&self, token: Token, waker: &Waker) -> Poll<Completion> {
         let mut d = self.inner.borrow_mut();
         let Some(slot) = d.slots.get_mut(token) else {
-            // Only after shutdown gave up on the op: the kernel may have
-            // seen it, so this is not a local error.
+            if d.leaked {
+                // Shutdown gave up on the kernel: the op's memory may still
+                // be written, so it must never be handed back.
+                return Poll::Pending;
+            }
             return Poll::Ready(Completion::new(-libc::ECANCELED, 0));
         };
         match &mut slot.state {
@@ -248,8 +256,15 @@ impl DriverHandle {
     fn release(&self, token: Token, orphan: Box<dyn Orphan>, cancel: bool) {
         let mut d = self.inner.borrow_mut();
         let Some(slot) = d.slots.get_mut(token) else {
+            let leaked = d.leaked;
             drop(d);
-            drop(orphan);
+            if leaked {
+                // Shutdown gave up on the kernel, which may still write
+                // into this op's memory: leak it with the ring.
+                std::mem::forget(orphan);
+            } else {
+                drop(orphan);
+            }
             return;
         };
         if let SlotState::Stream {
@@ -319,24 +334,66 @@ impl DriverHandle {
         }
     }
 
-    /// Submits a fire-and-forget SQE (e.g. a close) whose completion is
-    /// ignored; `false` if the driver cannot take it now (closed, busy, or
-    /// the CQ budget is used up), and the caller then does the work itself.
-    pub(crate) fn push_detached(&self, entry: squeue::Entry) -> bool {
-        let Ok(mut d) = self.inner.try_borrow_mut() else {
-            return false;
-        };
+    /// Cancels a detached op if it is still waiting for its CQE (the
+    /// generation in the token makes this a no-op once it finished, even if
+    /// the slab key was reused).
+    pub(crate) fn cancel_orphan(&self, token: Token) {
+        let mut d = self.inner.borrow_mut();
         if d.closed {
-            return false;
+            return;
         }
-        // No backlog for these: an entry left there at shutdown would be
-        // dropped unseen (an fd never closed). Without room the caller
-        // does the work itself.
-        let entry = entry.user_data(IGNORE);
-        let ok = d.has_room() && d.push_sqe(&entry).is_ok();
+        let Some(slot) = d.slots.get_mut(token) else {
+            return;
+        };
+        if !matches!(slot.state, SlotState::Orphan(_)) {
+            return;
+        }
+        let queued = slot.queued;
+        d.stats.ops_cancelled += 1;
+        if queued {
+            // Never reached the kernel: drop it; its backlog entry is skipped.
+            let slot = d.slots.remove(token);
+            drop(d);
+            drop(slot);
+            return;
+        }
+        let cancel = opcode::AsyncCancel::new(token.user_data())
+            .build()
+            .user_data(IGNORE);
+        if d.push_sqe(&cancel).is_err() {
+            tracing::warn!("could not submit a cancel for a detached op");
+        }
         drop(d);
         self.flush();
-        ok
+    }
+
+    /// Closes `fd` through the ring without waiting for the result: the
+    /// close is submitted with the next batch, or, when the CQ budget is
+    /// used up, queued ahead of the backlog (shutdown closes whatever is
+    /// still queued with `close(2)`). Hands `fd` back if the driver cannot
+    /// take it now (borrowed or shut down); the caller then closes it.
+    pub(crate) fn close_detached(&self, fd: OwnedFd) -> Result<(), OwnedFd> {
+        let Ok(mut d) = self.inner.try_borrow_mut() else {
+            return Err(fd);
+        };
+        if d.closed {
+            return Err(fd);
+        }
+        if d.in_flight < d.limit {
+            let entry = opcode::Close::new(types::Fd(fd.as_raw_fd()))
+                .build()
+                .user_data(IGNORE);
+            if d.push_sqe(&entry).is_err() {
+                return Err(fd);
+            }
+            // The kernel closes it now.
+            let _ = fd.into_raw_fd();
+        } else {
+            d.pending_closes.push(fd);
+        }
+        drop(d);
+        self.flush();
+        Ok(())
     }
 
     /// Whether a submit or reap has work: SQEs to submit, CQEs to reap,
@@ -412,6 +469,8 @@ impl DriverHandle {
                 return;
             }
             d.closed = true;
+            // Closes that waited for room: close(2) them now.
+            d.pending_closes.clear();
             // Ops still in the backlog never reached the kernel.
             while let Some(e) = d.backlog.pop_front() {
                 let Some(token) = Token::from_user_data(e.get_user_data()) else {
@@ -712,6 +771,18 @@ impl Driver {
 
     /// Moves backlog SQEs into the SQ while the CQ has room.
     fn refill(&mut self) {
+        while self.in_flight < self.limit {
+            let Some(fd) = self.pending_closes.pop() else {
+                break;
+            };
+            let entry = opcode::Close::new(types::Fd(fd.as_raw_fd()))
+                .build()
+                .user_data(IGNORE);
+            if self.push_sqe(&entry).is_ok() {
+                let _ = fd.into_raw_fd();
+            }
+            // else: dropping `fd` closes it with close(2).
+        }
         while self.in_flight < self.limit {
             let Some(entry) = self.backlog.pop_front() else {
                 return;

@@ -9,6 +9,7 @@ mod task;
 pub(crate) use queue::Shared;
 pub(crate) use runtime::stats_of;
 pub use runtime::{Runtime, RuntimeStats};
+pub(crate) use task::spawn_in;
 pub use task::{spawn, yield_now, JoinError, JoinHandle};
 
 use crate::driver::DriverHandle;

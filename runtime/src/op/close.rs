@@ -10,9 +10,10 @@ use std::{
 /// `IORING_OP_CLOSE`: takes ownership of the fd and closes it.
 ///
 /// The fd stays owned here until the kernel reports the close: an op
-/// dropped before it reached the kernel (still in the driver's backlog,
-/// or refused at submit) closes the fd with `close(2)` instead of leaking
-/// it.
+/// that never reached the kernel (refused at submit, or found in the
+/// backlog at shutdown) closes the fd with `close(2)` instead of leaking
+/// it. Dropping the future does not cancel the close; it finishes in the
+/// background.
 pub struct Close {
     fd: Option<OwnedFd>,
 }
@@ -23,13 +24,19 @@ impl Close {
         Close { fd: Some(fd) }
     }
 
-    /// The kernel has the fd now (it closed it, or the close failed and
-    /// the fd is gone anyway, as with `close(2)`): forget it.
+    /// Settles who closes the fd after the op's completion. The kernel
+    /// closed it, unless the op never reached the kernel or was cancelled
+    /// before it ran (`ECANCELED`: shutdown's cancel-all can catch a close
+    /// of a file with a `flush` method, which io_uring runs in a worker
+    /// thread) — then the fd is still open and is closed here.
     fn disown(&mut self, cqe: &Completion) -> io::Result<()> {
         let Some(fd) = self.fd.take() else {
             return Ok(());
         };
-        if cqe.reached_kernel() {
+        let cancelled = cqe.raw_result() == -libc::ECANCELED;
+        if cqe.reached_kernel() && !cancelled {
+            // Any other error (an I/O error from the flush, say) comes after
+            // the kernel removed the fd, as with close(2).
             let _ = fd.into_raw_fd();
             return cqe.result().map(drop);
         }
@@ -49,6 +56,8 @@ impl Close {
 unsafe impl OpCode for Close {
     type Output = io::Result<()>;
     const CODE: u8 = opcode::Close::CODE;
+    /// A cancelled close leaves the fd open: a dropped close finishes.
+    const CANCEL_ON_DROP: bool = false;
 
     fn build(&mut self) -> squeue::Entry {
         let fd = self.fd.as_ref().map_or(-1, |fd| fd.as_raw_fd());

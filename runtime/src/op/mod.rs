@@ -70,6 +70,12 @@ pub unsafe trait OpCode: 'static {
     /// submission (an op the kernel lacks fails with `Unsupported`).
     const CODE: u8;
 
+    /// Whether dropping the op's future cancels it (the default). An op
+    /// whose cancellation would leave things worse than finishing it (a
+    /// close that, cancelled, leaves the fd open) sets this to `false`:
+    /// dropped, it is [detached](Op::detach) instead.
+    const CANCEL_ON_DROP: bool = true;
+
     /// Builds the SQE. `user_data` is set by the driver.
     fn build(&mut self) -> squeue::Entry;
 
@@ -123,15 +129,40 @@ impl<T: OpCode> Op<T> {
     /// cancelling it (which is what dropping an `Op` does): its resources
     /// move into the driver until the CQE arrives, then
     /// [`OpCode::complete_orphan`] runs and the result is discarded. An op
-    /// not yet polled is submitted first. Use it for work that must not be
+    /// not yet polled is submitted first (outside a runtime it is simply
+    /// dropped: nothing was submitted). Use it for work that must not be
     /// cut short, such as bytes a writer already reported as written.
     ///
-    /// Runtime shutdown still cancels it. Panics outside a coring runtime
-    /// if the op was never polled.
+    /// Runtime shutdown still cancels it; an op shutdown finds still
+    /// waiting in the backlog never reached the kernel and is dropped
+    /// without `complete_orphan`.
     pub fn detach(mut self) {
+        self.hand_over();
+    }
+
+    /// Like [`detach`](Self::detach), but if the op has not completed
+    /// `limit` after this call, it is cancelled: a send to a peer that
+    /// stopped reading does not hold its socket and buffer forever.
+    pub fn detach_for(mut self, limit: std::time::Duration) {
+        let Some((driver, token)) = self.hand_over() else {
+            return;
+        };
+        let Some(ctx) = crate::executor::context::try_current() else {
+            return;
+        };
+        let deadline = crate::time::sleep(limit);
+        drop(crate::executor::spawn_in(&ctx, async move {
+            deadline.await;
+            driver.cancel_orphan(token);
+        }));
+    }
+
+    /// Moves the op into the driver without a cancel; returns where it
+    /// went, or `None` if it finished or never could be submitted.
+    fn hand_over(&mut self) -> Option<(Rc<DriverHandle>, Token)> {
         if let State::Unsubmitted = self.state {
-            let driver = crate::executor::current_driver("Op::detach");
-            let op = self.op.as_mut().expect("Op polled after completion");
+            let driver = crate::executor::try_current_driver()?;
+            let op = self.op.as_mut()?;
             match driver.push(T::CODE, op.build(), futures::task::noop_waker_ref(), false) {
                 Ok(token) => self.state = State::Submitted(driver, token),
                 Err(cqe) => {
@@ -139,12 +170,16 @@ impl<T: OpCode> Op<T> {
                     if let Some(op) = self.op.take() {
                         op.complete_orphan(cqe);
                     }
-                    return;
+                    return None;
                 }
             }
         }
-        if let (State::Submitted(driver, token), Some(op)) = (&self.state, self.op.take()) {
-            driver.detach(*token, Box::new(op));
+        match (&self.state, self.op.take()) {
+            (State::Submitted(driver, token), Some(op)) => {
+                driver.detach(*token, Box::new(op));
+                Some((driver.clone(), *token))
+            }
+            _ => None,
         }
     }
 }
@@ -182,6 +217,12 @@ impl<T: OpCode> Future for Op<T> {
 
 impl<T: OpCode> Drop for Op<T> {
     fn drop(&mut self) {
+        if !T::CANCEL_ON_DROP {
+            if let State::Submitted(..) = self.state {
+                self.hand_over();
+            }
+            return;
+        }
         if let (State::Submitted(driver, token), Some(op)) = (&self.state, self.op.take()) {
             driver.abandon(*token, Box::new(op));
         }
