@@ -75,3 +75,12 @@ async fn bind_sharded_with_a_fixed_port_allows_a_second_listener() {
     let second = TcpListener::bind_sharded(addr).await.unwrap();
     assert_eq!(second.local_addr().unwrap(), addr);
 }
+
+#[coring::test]
+async fn a_bad_sharded_address_is_an_error_naming_it() {
+    let e = TcpListener::bind_sharded("127.0.0.1:notaport")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("127.0.0.1:notaport"), "{e}");
+}

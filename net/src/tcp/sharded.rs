@@ -3,7 +3,11 @@
 //! the cores with no shared accept queue.
 
 use super::{TcpListener, TcpListenerBuilder};
-use crate::{error::annotate, resolve::resolve, ToSocketAddrs};
+use crate::{
+    error::annotate,
+    resolve::{describe, resolve},
+    ToSocketAddrs,
+};
 use std::{collections::HashMap, io, net::SocketAddr, sync::Mutex};
 
 /// Requested address → the address the first core actually bound (they
@@ -34,9 +38,13 @@ impl TcpListener {
     /// ```
     pub async fn bind_sharded<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let wanted = *resolve(&addr)
-            .await?
+            .await
+            .map_err(|e| annotate(e, "bind", &describe(&addr)))?
             .first()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind"))?;
+            .ok_or_else(|| {
+                let e = io::Error::new(io::ErrorKind::InvalidInput, "no address to bind");
+                annotate(e, "bind", &describe(&addr))
+            })?;
         let mut builder = TcpListenerBuilder::default();
         builder.reuse_port(true);
         if wanted.port() != 0 {
