@@ -519,3 +519,26 @@ fn a_detached_op_with_a_limit_is_cancelled_when_it_runs_out() {
         assert_eq!(pipe_bytes(&r), 4, "a cancelled read must not take bytes");
     });
 }
+
+#[test]
+fn a_limited_detached_op_that_finishes_leaves_no_task_or_timer() {
+    let rt = rt();
+    rt.block_on(async {
+        let base = coring::runtime::stats();
+        for _ in 0..100 {
+            Op::new(Nop).detach_for(Duration::from_secs(3600));
+        }
+        let t = Instant::now();
+        loop {
+            let s = coring::runtime::stats();
+            if s.driver.ops_in_flight == 0
+                && s.timers == base.timers
+                && s.tasks_alive == base.tasks_alive
+            {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(2), "left behind: {s:?}");
+            yield_now().await;
+        }
+    });
+}

@@ -20,6 +20,7 @@
 mod cancel;
 mod close;
 mod completion;
+mod detach;
 mod multishot;
 mod nop;
 mod openat;
@@ -137,29 +138,29 @@ impl<T: OpCode> Op<T> {
     /// waiting in the backlog never reached the kernel and is dropped
     /// without `complete_orphan`.
     pub fn detach(mut self) {
-        self.hand_over();
+        self.hand_over(|op| Box::new(op));
     }
 
     /// Like [`detach`](Self::detach), but if the op has not completed
     /// `limit` after this call, it is cancelled: a send to a peer that
-    /// stopped reading does not hold its socket and buffer forever.
+    /// stopped reading does not hold its socket and buffer forever. (A
+    /// small task waits for whichever comes first; it ends with the op.)
     pub fn detach_for(mut self, limit: std::time::Duration) {
-        let Some((driver, token)) = self.hand_over() else {
-            return;
-        };
-        let Some(ctx) = crate::executor::context::try_current() else {
-            return;
-        };
-        let deadline = crate::time::sleep(limit);
-        drop(crate::executor::spawn_in(&ctx, async move {
-            deadline.await;
-            driver.cancel_orphan(token);
-        }));
+        let watch = Rc::new(detach::Watch::default());
+        let w = watch.clone();
+        if let Some((driver, token)) =
+            self.hand_over(move |op| Box::new(detach::Watched::new(op, w)))
+        {
+            detach::cancel_after(driver, token, watch, limit);
+        }
     }
 
-    /// Moves the op into the driver without a cancel; returns where it
-    /// went, or `None` if it finished or never could be submitted.
-    fn hand_over(&mut self) -> Option<(Rc<DriverHandle>, Token)> {
+    /// Moves the op into the driver (wrapped by `wrap`) without a cancel;
+    /// returns where it went, or `None` if it never could be submitted.
+    fn hand_over(
+        &mut self,
+        wrap: impl FnOnce(T) -> Box<dyn Orphan>,
+    ) -> Option<(Rc<DriverHandle>, Token)> {
         if let State::Unsubmitted = self.state {
             let driver = crate::executor::try_current_driver()?;
             let op = self.op.as_mut()?;
@@ -176,8 +177,9 @@ impl<T: OpCode> Op<T> {
         }
         match (&self.state, self.op.take()) {
             (State::Submitted(driver, token), Some(op)) => {
-                driver.detach(*token, Box::new(op));
-                Some((driver.clone(), *token))
+                let (driver, token) = (driver.clone(), *token);
+                driver.detach(token, wrap(op));
+                Some((driver, token))
             }
             _ => None,
         }
@@ -219,7 +221,7 @@ impl<T: OpCode> Drop for Op<T> {
     fn drop(&mut self) {
         if !T::CANCEL_ON_DROP {
             if let State::Submitted(..) = self.state {
-                self.hand_over();
+                self.hand_over(|op| Box::new(op));
             }
             return;
         }
