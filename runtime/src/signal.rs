@@ -77,6 +77,11 @@ extern "C" fn on_signal(signo: libc::c_int) {
     }
 }
 
+/// `e` with what was being done, keeping its kind.
+fn context(e: io::Error, what: String) -> io::Error {
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
 fn install(sig: Signal) -> io::Result<()> {
     let mut result = Ok(());
     INSTALL[index(sig)].call_once(|| {
@@ -88,7 +93,10 @@ fn install(sig: Signal) -> io::Result<()> {
         // functions; the structs are valid for the call.
         let rc = unsafe { libc::sigaction(signo(sig), &act, std::ptr::null_mut()) };
         if rc != 0 {
-            result = Err(io::Error::last_os_error());
+            result = Err(context(
+                io::Error::last_os_error(),
+                format!("install a {sig:?} handler (sigaction)"),
+            ));
         }
     });
     result
@@ -118,7 +126,8 @@ fn claim(sig: Signal) -> io::Result<(Claim<'static>, SharedFd)> {
             // SAFETY: eventfd takes no pointers.
             fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
             if fd < 0 {
-                return Err(io::Error::last_os_error());
+                let e = io::Error::last_os_error();
+                return Err(context(e, format!("eventfd for {sig:?}")));
             }
             slot.fd.store(fd, SeqCst);
         }
@@ -131,7 +140,8 @@ fn claim(sig: Signal) -> io::Result<(Claim<'static>, SharedFd)> {
         // SAFETY: dup of an fd we keep open; the result is ours.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
-            return Err(io::Error::last_os_error());
+            let e = io::Error::last_os_error();
+            return Err(context(e, format!("duplicate the {sig:?} eventfd {fd}")));
         }
         // SAFETY: dup is a fresh fd that nothing else owns.
         let owned = unsafe { OwnedFd::from_raw_fd(dup) };
