@@ -28,39 +28,83 @@ struct Opts {
     rate: Option<f64>,
 }
 
+const USAGE: &str = "usage: echo_client [IP:PORT] [--conns N] [--size BYTES] \
+                     [--duration SECS] [--warmup SECS] [--rate REQ_PER_SEC]";
+
 fn parse_opts() -> io::Result<Opts> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_string());
-    let get = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
+    let bad =
+        |what: String| io::Error::new(io::ErrorKind::InvalidInput, format!("{what}\n{USAGE}"));
+    let mut opts = Opts {
+        addr: "127.0.0.1:7878".parse().expect("a valid default address"),
+        conns: 64,
+        size: 128,
+        duration: Duration::from_secs(10),
+        warmup: Duration::from_secs(1),
+        rate: None,
     };
-    let num = |name: &str, default: f64| -> io::Result<f64> {
-        get(name).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| bad(&format!("{name} {v}")))
-        })
-    };
-    let addr = args
-        .first()
-        .filter(|a| !a.starts_with("--"))
-        .map_or("127.0.0.1:7878", |a| a.as_str())
-        .parse()
-        .map_err(|_| bad("address: expected IP:PORT"))?;
-    let rate = num("--rate", 0.0)?;
-    Ok(Opts {
-        addr,
-        conns: num("--conns", 64.0)? as usize,
-        size: num("--size", 128.0)? as usize,
-        duration: Duration::from_secs_f64(num("--duration", 10.0)?),
-        warmup: Duration::from_secs_f64(num("--warmup", 1.0)?),
-        rate: (rate > 0.0).then_some(rate),
-    })
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        if !arg.starts_with("--") {
+            opts.addr = arg
+                .parse()
+                .map_err(|_| bad(format!("address {arg:?}: expected IP:PORT")))?;
+            continue;
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| bad(format!("{arg} needs a value")))?;
+        let count = |what: &str| -> io::Result<usize> {
+            value
+                .parse()
+                .map_err(|_| bad(format!("{what} {value:?}: expected a whole number")))
+        };
+        let secs = |what: &str| -> io::Result<Duration> {
+            value
+                .parse::<f64>()
+                .ok()
+                .and_then(|v| Duration::try_from_secs_f64(v).ok())
+                .ok_or_else(|| bad(format!("{what} {value:?}: expected seconds >= 0")))
+        };
+        match arg.as_str() {
+            "--conns" => opts.conns = count("--conns")?,
+            "--size" => opts.size = count("--size")?,
+            "--duration" => opts.duration = secs("--duration")?,
+            "--warmup" => opts.warmup = secs("--warmup")?,
+            "--rate" => {
+                let rate = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .ok_or_else(|| bad(format!("--rate {value:?}: expected requests/s > 0")))?;
+                opts.rate = Some(rate);
+            }
+            other => return Err(bad(format!("unknown option {other}"))),
+        }
+    }
+    if opts.conns == 0 || opts.size == 0 || opts.duration.is_zero() {
+        return Err(bad("--conns, --size and --duration must be above 0".into()));
+    }
+    if let Some(rate) = opts.rate {
+        // One send per connection per interval: the interval must be
+        // representable (at least 1 ns, at most a day).
+        let interval = opts.conns as f64 / rate;
+        if !(1e-9..=86_400.0).contains(&interval) {
+            return Err(bad(format!(
+                "--rate {rate:?}: out of range for {} connections",
+                opts.conns
+            )));
+        }
+    }
+    Ok(opts)
 }
 
 #[derive(Default)]
 struct Stats {
-    latencies_ns: Vec<u32>,
+    latencies_ns: Vec<u64>,
     errors: usize,
 }
 
@@ -70,6 +114,20 @@ async fn connection(
     start: Instant,
     stats: Rc<RefCell<Stats>>,
 ) -> io::Result<()> {
+    let mut local = Vec::with_capacity(1 << 16);
+    let res = ping_pong(&opts, index, start, &mut local).await;
+    // Requests completed before a failure still count.
+    stats.borrow_mut().latencies_ns.extend_from_slice(&local);
+    res
+}
+
+/// One connection's loop; pushes the latency of every measured request.
+async fn ping_pong(
+    opts: &Opts,
+    index: usize,
+    start: Instant,
+    local: &mut Vec<u64>,
+) -> io::Result<()> {
     let mut c = TcpStream::connect(opts.addr).await?;
     c.set_nodelay(true)?;
     let measure_from = start + opts.warmup;
@@ -78,20 +136,27 @@ async fn connection(
         .rate
         .map(|r| Duration::from_secs_f64(opts.conns as f64 / r));
     // Spread paced connections over one interval.
-    let mut next =
-        start + interval.map_or(Duration::ZERO, |iv| iv * index as u32 / opts.conns as u32);
+    let mut next = start
+        + interval.map_or(Duration::ZERO, |iv| {
+            iv.mul_f64(index as f64 / opts.conns as f64)
+        });
     let mut msg = vec![0u8; opts.size];
     for (i, b) in msg.iter_mut().enumerate() {
         *b = (i + index) as u8;
     }
     let mut back = vec![0u8; opts.size];
-    let mut local = Vec::with_capacity(1 << 16);
     loop {
-        if let Some(iv) = interval {
-            coring::time::sleep_until(next).await;
-            next += iv;
-        }
-        let t0 = Instant::now();
+        // Paced, latency counts from when the request was due, not from
+        // when a late loop got to send it (no coordinated omission).
+        let t0 = match interval {
+            Some(iv) => {
+                coring::time::sleep_until(next).await;
+                let due = next;
+                next += iv;
+                due
+            }
+            None => Instant::now(),
+        };
         if t0 >= end {
             break;
         }
@@ -102,14 +167,13 @@ async fn connection(
         back = b.into_inner();
         res?;
         if t0 >= measure_from {
-            local.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+            local.push(t0.elapsed().as_nanos().min(u64::MAX as u128) as u64);
         }
     }
-    stats.borrow_mut().latencies_ns.extend_from_slice(&local);
     Ok(())
 }
 
-fn percentile(sorted: &[u32], p: f64) -> f64 {
+fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -119,7 +183,13 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 
 #[coring::main]
 async fn main() -> io::Result<()> {
-    let opts = Rc::new(parse_opts()?);
+    let opts = match parse_opts() {
+        Ok(opts) => Rc::new(opts),
+        Err(e) => {
+            eprintln!("echo_client: {e}");
+            std::process::exit(2);
+        }
+    };
     let stats = Rc::new(RefCell::new(Stats::default()));
     let start = Instant::now();
     let tasks: Vec<_> = (0..opts.conns)
@@ -135,6 +205,9 @@ async fn main() -> io::Result<()> {
     let errors = stats.errors;
     let lat = &mut stats.latencies_ns;
     lat.sort_unstable();
+    if lat.is_empty() {
+        eprintln!("no request completed in the measured window");
+    }
     let rps = lat.len() as f64 / opts.duration.as_secs_f64();
     println!(
         "{} connections, {} B messages, {:?}: {:.0} requests/s, latency p50 {:.1} us, p99 {:.1} us",

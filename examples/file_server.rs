@@ -2,6 +2,13 @@
 //! keep-alive (and pipelining), 400/403/404/405, bodies sent with coring's
 //! zero-copy splice transfer (file → pipe → socket).
 //!
+//! Hardening: only paths under the root are served (no `..`, no symlink
+//! leading out of it, no dotfiles such as `.git/`); a request with a body is
+//! refused with 400 and the connection closed (a body can never be read as
+//! the next request); a request head must arrive within 30 s of the
+//! server's waiting for it (also the keep-alive idle limit), and every
+//! 16 MiB of a body must be taken by the client within 60 s.
+//!
 //! Run: `cargo run --release --example file_server -- [PORT] [--dir DIR] [--cores N|all]`
 //! (defaults: port 8080, the current directory, 1 core). With more than one
 //! core every core binds its own `SO_REUSEPORT` listener, so the kernel
@@ -15,9 +22,17 @@ use std::{
     io,
     path::{Component, Path, PathBuf},
     rc::Rc,
+    time::{Duration, Instant},
 };
 
 const MAX_HEAD: usize = 16 * 1024;
+/// Longest wait for a complete request head (and keep-alive idle time).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes of a body handed to one splice, and how long the client may take
+/// to accept them.
+const SEND_CHUNK: u64 = 16 << 20;
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+const USAGE: &str = "usage: file_server [PORT] [--dir DIR] [--cores N|all]";
 
 struct Config {
     port: u16,
@@ -38,9 +53,10 @@ fn parse_args() -> Result<Config, String> {
                 cores = Cores::parse(&v).map_err(|e| e.to_string())?;
             }
             "-h" | "--help" => {
-                return Err("usage: file_server [PORT] [--dir DIR] [--cores N|all]".into())
+                println!("{USAGE}");
+                std::process::exit(0);
             }
-            p => port = p.parse().map_err(|_| format!("not a port: {p}"))?,
+            p => port = p.parse().map_err(|_| format!("not a port: {p}\n{USAGE}"))?,
         }
     }
     Ok(Config { port, root, cores })
@@ -53,7 +69,13 @@ fn main() -> io::Result<()> {
         )
         .with_writer(io::stderr)
         .init();
-    let config = parse_args().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let config = match parse_args() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("file_server: {e}");
+            std::process::exit(2);
+        }
+    };
     let root = std::fs::canonicalize(&config.root)
         .map_err(|e| io::Error::new(e.kind(), format!("--dir {}: {e}", config.root.display())))?;
     let port = config.port;
@@ -101,17 +123,23 @@ fn main() -> io::Result<()> {
 async fn serve(mut stream: TcpStream, root: &Path) -> io::Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     loop {
-        // Read until a full request head is buffered.
+        // Read until a full request head is buffered, within HEAD_TIMEOUT.
+        let deadline = Instant::now() + HEAD_TIMEOUT;
+        let mut scanned = 0;
         let head_len = loop {
-            if let Some(n) = find_head_end(&buf) {
+            if let Some(n) = find_head_end(&buf, scanned) {
                 break n;
             }
+            scanned = buf.len();
             if buf.len() >= MAX_HEAD {
                 respond_simple(&mut stream, 431, "Request Header Fields Too Large", false).await?;
                 return Ok(());
             }
             let spare = Vec::with_capacity(4096);
-            let (res, chunk) = stream.read(spare).await;
+            let Ok((res, chunk)) = coring::time::timeout_at(deadline, stream.read(spare)).await
+            else {
+                return Ok(()); // idle or too slow: close
+            };
             if res? == 0 {
                 return Ok(()); // the client closed the connection
             }
@@ -120,14 +148,22 @@ async fn serve(mut stream: TcpStream, root: &Path) -> io::Result<()> {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
         let parsed = req.parse(&buf[..head_len]);
-        let Ok(httparse::Status::Complete(_)) = parsed else {
+        // httparse also accepts bare-LF line ends, so the head may end
+        // before the CRLFCRLF found above: what it consumed is the request.
+        let Ok(httparse::Status::Complete(used)) = parsed else {
             respond_simple(&mut stream, 400, "Bad Request", false).await?;
             return Ok(());
         };
+        if has_body(&req) {
+            // GET and HEAD take no body, and reading past one we do not
+            // parse would treat its bytes as the next request.
+            respond_simple(&mut stream, 400, "Bad Request", false).await?;
+            return Ok(());
+        }
         let keep_alive = keep_alive(&req);
         let method = req.method.unwrap_or("").to_string();
         let target = req.path.unwrap_or("/").to_string();
-        buf.drain(..head_len);
+        buf.drain(..used);
         let head_only = match method.as_str() {
             "GET" => false,
             "HEAD" => true,
@@ -140,13 +176,26 @@ async fn serve(mut stream: TcpStream, root: &Path) -> io::Result<()> {
             }
         };
         match resolve(root, &target) {
-            None => respond_simple(&mut stream, 403, "Forbidden", keep_alive).await?,
-            Some(path) => send_file(&mut stream, &path, head_only, keep_alive).await?,
+            Target::Forbidden => respond_simple(&mut stream, 403, "Forbidden", keep_alive).await?,
+            Target::Missing => respond_simple(&mut stream, 404, "Not Found", keep_alive).await?,
+            Target::File(path) => send_file(&mut stream, &path, head_only, keep_alive).await?,
         }
         if !keep_alive {
             return Ok(());
         }
     }
+}
+
+/// Whether the request announces a body (a non-zero `Content-Length` or
+/// any `Transfer-Encoding`).
+fn has_body(req: &httparse::Request<'_, '_>) -> bool {
+    req.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("transfer-encoding")
+            || (h.name.eq_ignore_ascii_case("content-length")
+                && h.value
+                    .iter()
+                    .any(|&b| b != b'0' && !b.is_ascii_whitespace()))
+    })
 }
 
 /// Sends a file (or a 404), with the body spliced from the file to the
@@ -173,9 +222,17 @@ async fn send_file(
     );
     let (res, _) = stream.write_all(head.into_bytes()).await;
     res?;
-    if !head_only && len > 0 {
-        let sent = coring::fs::splice_to(&file, 0, len, &*stream).await?;
-        if sent != len {
+    let mut sent = 0;
+    while !head_only && sent < len {
+        // In chunks, each with a deadline: a client that stops reading
+        // does not hold the file, the socket and a pipe forever.
+        let chunk = (len - sent).min(SEND_CHUNK);
+        let splice = coring::fs::splice_to(&file, sent, chunk, &*stream);
+        let n = coring::time::timeout(SEND_TIMEOUT, splice)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))??;
+        sent += n;
+        if n < chunk {
             // The file shrank under us: the response is broken; close.
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -205,8 +262,14 @@ async fn respond_simple(
     res
 }
 
-fn find_head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+/// Where the request head in `buf` ends (after CRLFCRLF), looking only at
+/// bytes from `from` on (minus three, for a CRLFCRLF split across reads).
+fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(3);
+    buf[start..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| start + i + 4)
 }
 
 fn keep_alive(req: &httparse::Request<'_, '_>) -> bool {
@@ -223,23 +286,48 @@ fn keep_alive(req: &httparse::Request<'_, '_>) -> bool {
     }
 }
 
-/// Maps a request target to a path under `root`; `None` if it tries to
-/// leave the root.
-fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
+/// What a request target names.
+enum Target {
+    File(PathBuf),
+    Missing,
+    /// Outside the root (`..`, a symlink leading out), a dotfile, or
+    /// undecodable.
+    Forbidden,
+}
+
+/// Maps a request target to a file under `root` (which is canonical).
+fn resolve(root: &Path, target: &str) -> Target {
     let path = target.split(['?', '#']).next().unwrap_or("/");
-    let decoded = percent_decode(path)?;
+    let Some(decoded) = percent_decode(path) else {
+        return Target::Forbidden;
+    };
     let mut out = root.to_path_buf();
     for comp in Path::new(&decoded).components() {
         match comp {
+            Component::Normal(c) if c.to_string_lossy().starts_with('.') => {
+                return Target::Forbidden
+            }
             Component::Normal(c) => out.push(c),
             Component::RootDir | Component::CurDir => {}
-            Component::ParentDir | Component::Prefix(_) => return None,
+            Component::ParentDir | Component::Prefix(_) => return Target::Forbidden,
         }
     }
-    if out.is_dir() {
-        out.push("index.html");
+    // Symlinks may point anywhere: serve only what really lies under the
+    // root. (Blocking metadata calls; fine for a local tree.)
+    let Ok(mut real) = std::fs::canonicalize(&out) else {
+        return Target::Missing;
+    };
+    if real.is_dir() {
+        match std::fs::canonicalize(real.join("index.html")) {
+            Ok(index) => real = index,
+            Err(_) => return Target::Missing,
+        }
     }
-    Some(out)
+    if real.starts_with(root) {
+        Target::File(real)
+    } else {
+        Target::Forbidden
+    }
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -248,8 +336,11 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let hex = bytes.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);

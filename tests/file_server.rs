@@ -142,6 +142,48 @@ fn serves_get_head_404_403_and_big_files() {
 }
 
 #[test]
+fn refuses_bodies_dotfiles_and_symlinks_out_of_the_root() {
+    let s = Server::start("hardening");
+    // A body is refused and the connection closed, so a request hidden in
+    // it is never served.
+    let mut c = s.connect();
+    let smuggled = "GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
+    let req = format!(
+        "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n{smuggled}",
+        smuggled.len()
+    );
+    c.write_all(req.as_bytes()).unwrap();
+    let mut r = BufReader::new(c);
+    assert_eq!(read_response(&mut r, false).0, 400);
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.is_empty(),
+        "served a request hidden in a body: {rest:?}"
+    );
+    assert_eq!(
+        get(
+            &s,
+            "GET /hello.txt HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        .0,
+        400
+    );
+
+    std::fs::create_dir_all(s.root.join(".git")).unwrap();
+    std::fs::write(s.root.join(".git/config"), b"secret").unwrap();
+    assert_eq!(get(&s, "GET /.git/config HTTP/1.1\r\n\r\n").0, 403);
+    assert_eq!(get(&s, "GET /%2egit/config HTTP/1.1\r\n\r\n").0, 403);
+    assert_eq!(get(&s, "GET /%+1 HTTP/1.1\r\n\r\n").0, 403);
+
+    std::os::unix::fs::symlink("/etc", s.root.join("etc-link")).unwrap();
+    assert_eq!(get(&s, "GET /etc-link/passwd HTTP/1.1\r\n\r\n").0, 403);
+    std::os::unix::fs::symlink("hello.txt", s.root.join("inside-link")).unwrap();
+    let (code, _, body) = get(&s, "GET /inside-link HTTP/1.1\r\n\r\n");
+    assert_eq!((code, body.as_slice()), (200, b"hello coring\n".as_slice()));
+}
+
+#[test]
 fn keep_alive_serves_pipelined_requests_on_one_connection() {
     let s = Server::start("keepalive");
     let mut c = s.connect();

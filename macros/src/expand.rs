@@ -235,11 +235,18 @@ fn generate(kind: Kind, options: Options, func: ItemFn) -> TokenStream {
                 quote_spanned!(cores.span=> #module::Cores::Count(#n))
             }
         };
+        // A test must not take over SIGINT/SIGTERM for the whole test
+        // binary (the handler stays installed after the test).
+        let signals = match kind {
+            Kind::Test => quote_spanned!(end=> .shutdown_on_signals(false)),
+            Kind::Main => quote!(),
+        };
         let run = quote_spanned! {end=>
             match #builder
                 #entries
                 #cq_entries
                 .cores(#cores_expr)
+                #signals
                 .run(move |_core| async move #body)
             {
                 ::core::result::Result::Ok(outputs) => #module::launcher::MainOutput::combine(outputs),
@@ -384,6 +391,10 @@ mod tests {
         let out = expand_str(Kind::Main, "cores = \"4\"", "async fn main() {}");
         assert!(out.contains("Cores :: Count (4)"), "{out}");
         assert!(errors(Kind::Main, "cores = \"4\"", "async fn main() {}").is_empty());
+        // A server stops on SIGINT/SIGTERM; a test leaves the signals alone.
+        assert!(!out.contains("shutdown_on_signals"), "{out}");
+        let out = expand_str(Kind::Test, "cores = \"2\"", "async fn t() {}");
+        assert!(out.contains(". shutdown_on_signals (false)"), "{out}");
     }
 
     #[test]

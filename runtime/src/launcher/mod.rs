@@ -200,8 +200,8 @@ pub trait MainOutput: Sized {
     /// Combines the outputs of the cores (`None`: stopped by shutdown).
     fn combine(outputs: Vec<Option<Self>>) -> Self;
 
-    /// The cores could not start (`()` panics with the error; a `Result`
-    /// returns it).
+    /// The run failed: a core could not start or one panicked (`()`
+    /// panics with the error; a `Result` returns it).
     fn start_error(error: io::Error) -> Self;
 }
 
@@ -209,7 +209,9 @@ impl MainOutput for () {
     fn combine(_: Vec<Option<()>>) {}
 
     fn start_error(error: io::Error) {
-        panic!("coring: the cores could not start: {error}")
+        // The error says which core and what happened ("core 1 could not
+        // start: ...", "core 0 panicked: ...").
+        panic!("coring: {error}")
     }
 }
 
