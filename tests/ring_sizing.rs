@@ -493,30 +493,42 @@ fn runtime_new_works_with_defaults() {
     assert!(info.flags.contains(SetupFlags::DEFER_TASKRUN), "{info:?}");
 }
 
-/// Ops still waiting in the backlog (CQ full) can be dropped: their slots
-/// are freed at once, the backlog skips them, and the ring keeps working.
-#[test]
-fn dropping_backlogged_ops_frees_them_and_the_ring_goes_on() {
-    let rt = Builder::new()
+/// An 8/16 ring: 16 ops fill its CQ budget, more wait in the backlog.
+fn tiny_ring() -> coring::runtime::Runtime {
+    Builder::new()
         .entries(8)
         .cq_entries(16)
         .floor(8, 16)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Spawns `n` reads on `fd` (a pipe nobody writes) and waits until all
+/// of them are in flight or in the backlog.
+async fn stuck_reads(fd: &SharedFd, n: u64) -> Vec<coring::JoinHandle<std::io::Result<usize>>> {
+    let reads: Vec<_> = (0..n)
+        .map(|_| {
+            let fd = fd.clone();
+            spawn(async move { Op::new(Read::new(&fd, vec![0u8; 8], u64::MAX)).await.0 })
+        })
+        .collect();
+    let t = Instant::now();
+    while coring::runtime::stats().driver.ops_in_flight < n {
+        assert!(t.elapsed() < Duration::from_secs(2));
+        coring::yield_now().await;
+    }
+    reads
+}
+
+/// Ops still waiting in the backlog (CQ full) can be dropped: their slots
+/// are freed at once, the backlog skips them, and the ring keeps working.
+#[test]
+fn dropping_backlogged_ops_frees_them_and_the_ring_goes_on() {
+    let rt = tiny_ring();
     let (r, _w) = common::pipe();
     let fd = SharedFd::new(r);
     rt.block_on(async move {
-        let reads: Vec<_> = (0..100)
-            .map(|_| {
-                let fd = fd.clone();
-                spawn(async move { Op::new(Read::new(&fd, vec![0u8; 8], u64::MAX)).await })
-            })
-            .collect();
-        let t = Instant::now();
-        while coring::runtime::stats().driver.ops_in_flight < 100 {
-            assert!(t.elapsed() < Duration::from_secs(2));
-            coring::yield_now().await;
-        }
+        let reads = stuck_reads(&fd, 100).await;
         let s = coring::runtime::stats().driver;
         assert!(s.backlog_len > 50, "{s:?}");
         for h in &reads {
@@ -553,26 +565,11 @@ fn fd_identity(fd: i32) -> Option<(u64, u64)> {
 fn closes_are_not_lost_when_the_cq_is_full() {
     use std::os::fd::AsRawFd;
     for shut_down_while_full in [false, true] {
-        let rt = Builder::new()
-            .entries(8)
-            .cq_entries(16)
-            .floor(8, 16)
-            .build()
-            .unwrap();
+        let rt = tiny_ring();
         let (r, _w) = common::pipe();
         let fd = SharedFd::new(r);
         let watched = rt.block_on(async move {
-            let reads: Vec<_> = (0..40)
-                .map(|_| {
-                    let fd = fd.clone();
-                    spawn(async move { Op::new(Read::new(&fd, vec![0u8; 8], u64::MAX)).await })
-                })
-                .collect();
-            let t = Instant::now();
-            while coring::runtime::stats().driver.ops_in_flight < 40 {
-                assert!(t.elapsed() < Duration::from_secs(2));
-                coring::yield_now().await;
-            }
+            let reads = stuck_reads(&fd, 40).await;
             // Every CQ slot is spoken for.
             let (a, b) = common::pipe();
             let watched = [

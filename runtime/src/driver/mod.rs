@@ -292,10 +292,7 @@ impl DriverHandle {
             }
             slot.state = SlotState::Orphan(orphan);
             d.stats.ops_cancelled += 1;
-            let cancel = opcode::AsyncCancel::new(token.user_data())
-                .build()
-                .user_data(IGNORE);
-            let _ = d.push_sqe(&cancel);
+            d.cancel(token);
             drop(d);
             self.flush();
             return;
@@ -321,12 +318,7 @@ impl DriverHandle {
                 slot.state = SlotState::Orphan(orphan);
                 d.stats.ops_cancelled += 1;
                 if !d.closed {
-                    let cancel = opcode::AsyncCancel::new(token.user_data())
-                        .build()
-                        .user_data(IGNORE);
-                    if d.push_sqe(&cancel).is_err() {
-                        tracing::warn!("could not submit a cancel; the op will finish on its own");
-                    }
+                    d.cancel(token);
                 }
                 drop(d);
                 self.flush();
@@ -357,12 +349,7 @@ impl DriverHandle {
             drop(slot);
             return;
         }
-        let cancel = opcode::AsyncCancel::new(token.user_data())
-            .build()
-            .user_data(IGNORE);
-        if d.push_sqe(&cancel).is_err() {
-            tracing::warn!("could not submit a cancel for a detached op");
-        }
+        d.cancel(token);
         drop(d);
         self.flush();
     }
@@ -587,6 +574,16 @@ impl Drop for Driver {
 }
 
 impl Driver {
+    /// Pushes an `ASYNC_CANCEL` for `token`'s op; its own CQE is ignored.
+    fn cancel(&mut self, token: Token) {
+        let cancel = opcode::AsyncCancel::new(token.user_data())
+            .build()
+            .user_data(IGNORE);
+        if self.push_sqe(&cancel).is_err() {
+            tracing::warn!("could not submit a cancel; the op will finish on its own");
+        }
+    }
+
     fn has_room(&self) -> bool {
         self.backlog.is_empty() && self.in_flight < self.limit
     }
@@ -830,10 +827,7 @@ impl Driver {
             return;
         }
         for token in self.slots.tokens() {
-            let e = opcode::AsyncCancel::new(token.user_data())
-                .build()
-                .user_data(IGNORE);
-            let _ = self.push_sqe(&e);
+            self.cancel(token);
         }
         let e = opcode::AsyncCancel::new(WAKE).build().user_data(IGNORE);
         let _ = self.push_sqe(&e);
