@@ -55,15 +55,30 @@ pub(crate) enum End {
 /// call (`getpeername on fd 7: Transport endpoint is not connected`).
 pub(crate) fn ip_addr(sock: &impl AsFd, end: End) -> io::Result<SocketAddr> {
     let fd = sock.as_fd();
-    let sock = socket2::SockRef::from(&fd);
-    let (call, addr) = match end {
-        End::Local => ("getsockname on", sock.local_addr()),
-        End::Peer => ("getpeername on", sock.peer_addr()),
-    };
     let label = format!("fd {}", std::os::fd::AsRawFd::as_raw_fd(&fd));
-    addr.map_err(|e| annotate(e, call, &label))?
+    let call = match end {
+        End::Local => "getsockname on",
+        End::Peer => "getpeername on",
+    };
+    ip_addr_named(sock, end, call, &label)
+}
+
+/// [`ip_addr`] with errors reading "`call` `what`: ..." (a stream names its
+/// peer rather than its fd).
+pub(crate) fn ip_addr_named(
+    sock: &impl AsFd,
+    end: End,
+    call: &str,
+    what: &dyn fmt::Display,
+) -> io::Result<SocketAddr> {
+    let sock = socket2::SockRef::from(sock);
+    let addr = match end {
+        End::Local => sock.local_addr(),
+        End::Peer => sock.peer_addr(),
+    };
+    addr.map_err(|e| annotate(e, call, what))?
         .as_socket()
-        .ok_or_else(|| annotate(io::Error::other("not an IP socket"), call, &label))
+        .ok_or_else(|| annotate(io::Error::other("not an IP socket"), call, what))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::{OwnedReadHalf, OwnedWriteHalf};
 use crate::{
-    error::{annotate, ip_addr, End},
+    error::{annotate, ip_addr, ip_addr_named, End},
     op::Connect,
     resolve::{describe, resolve, ToSocketAddrs},
     stream::{impl_read, impl_write, into_owned_fd, ReadState, WriteState},
@@ -124,17 +124,7 @@ impl TcpStream {
 
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        SockRef::from(self)
-            .peer_addr()
-            .map_err(|e| annotate(e, "peer_addr of", self.rd.peer()))?
-            .as_socket()
-            .ok_or_else(|| {
-                annotate(
-                    io::Error::other("not an IP socket"),
-                    "peer_addr of",
-                    self.rd.peer(),
-                )
-            })
+        ip_addr_named(self, End::Peer, "peer_addr of", self.rd.peer())
     }
 
     /// The local address.

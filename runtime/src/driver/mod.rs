@@ -367,14 +367,7 @@ impl DriverHandle {
             return Err(fd);
         }
         if d.in_flight < d.limit {
-            let entry = opcode::Close::new(types::Fd(fd.as_raw_fd()))
-                .build()
-                .user_data(IGNORE);
-            if d.push_sqe(&entry).is_err() {
-                return Err(fd);
-            }
-            // The kernel closes it now.
-            let _ = fd.into_raw_fd();
+            d.push_close(fd)?;
         } else {
             d.pending_closes.push(fd);
         }
@@ -584,6 +577,20 @@ impl Driver {
         }
     }
 
+    /// Pushes a fire-and-forget `IORING_OP_CLOSE` that takes over `fd`;
+    /// hands `fd` back if the SQE could not be pushed.
+    fn push_close(&mut self, fd: OwnedFd) -> Result<(), OwnedFd> {
+        let entry = opcode::Close::new(types::Fd(fd.as_raw_fd()))
+            .build()
+            .user_data(IGNORE);
+        if self.push_sqe(&entry).is_err() {
+            return Err(fd);
+        }
+        // The kernel closes it now.
+        let _ = fd.into_raw_fd();
+        Ok(())
+    }
+
     fn has_room(&self) -> bool {
         self.backlog.is_empty() && self.in_flight < self.limit
     }
@@ -772,13 +779,8 @@ impl Driver {
             let Some(fd) = self.pending_closes.pop() else {
                 break;
             };
-            let entry = opcode::Close::new(types::Fd(fd.as_raw_fd()))
-                .build()
-                .user_data(IGNORE);
-            if self.push_sqe(&entry).is_ok() {
-                let _ = fd.into_raw_fd();
-            }
-            // else: dropping `fd` closes it with close(2).
+            // Refused: dropping the fd handed back closes it with close(2).
+            let _ = self.push_close(fd);
         }
         while self.in_flight < self.limit {
             let Some(entry) = self.backlog.pop_front() else {
