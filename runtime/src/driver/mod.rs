@@ -2,12 +2,18 @@
 //! pieces the executor calls — push an SQE, submit, reap, park.
 //!
 //! SQEs are pushed lazily into the SQ and submitted in batches. A full SQ is
-//! submitted to make room, never an error. The number of SQEs in flight is
-//! kept at or below the CQ size; ops beyond that wait in a FIFO backlog and
-//! enter the SQ as completions free room, so the CQ does not overflow under
-//! load. (Cancels and the wake read bypass the backlog so a CQ full of
-//! stuck ops can still be cancelled; the kernel's `NODROP` overflow list and
-//! the reap-and-retry on `EBUSY` cover that rare excess.)
+//! submitted to make room, never an error. Every op goes into the SQ when it
+//! is first polled: the number of ops *waiting* (an idle connection's
+//! receive, a pipe read, an accept) is not limited by the ring's size, so
+//! no op ever waits for another to finish before it is submitted.
+//!
+//! What the CQ size bounds is how many completions may be posted and not
+//! yet reaped. The driver never pushes more than `cq_entries` SQEs between
+//! two reaps (past that it submits and reaps first), so a burst of ops
+//! that complete inline fits the CQ. Completions of long-waiting ops that
+//! happen to arrive together beyond the CQ's room go to the kernel's
+//! `NODROP` overflow list, which the driver sees (`IORING_SQ_CQ_OVERFLOW`)
+//! and flushes on its next enter. See DESIGN.md, "Backpressure".
 //!
 //! Everything observable outside the driver — waking a task, dropping an
 //! orphaned op's resources — is collected and done by [`DriverHandle`] after
@@ -61,15 +67,13 @@ pub(crate) struct Driver {
     /// its ops point at are never freed.
     leaked: bool,
     slots: Slots,
-    /// SQEs waiting for room in the CQ.
-    backlog: VecDeque<squeue::Entry>,
-    /// Fds of dropped `SharedFd`s waiting for room in the CQ to be closed
-    /// through the ring; they go before the backlog.
-    pending_closes: Vec<OwnedFd>,
-    /// SQEs pushed to the SQ whose CQE has not been reaped.
+    /// SQEs pushed to the SQ whose last CQE has not been reaped.
     in_flight: usize,
-    /// Most SQEs in flight at once: the CQ size.
-    limit: usize,
+    /// SQEs pushed since the CQ was last drained: each may complete inline,
+    /// so at most `cq_entries` go in between two reaps.
+    since_reap: usize,
+    /// The CQ's size.
+    cq_entries: usize,
     probe: Option<Probe>,
     ext_arg: bool,
     park_timeout: Box<types::Timespec>,
@@ -102,16 +106,15 @@ impl DriverHandle {
             .ok()
             .map(|_| probe);
         let ext_arg = ring.params().is_feature_ext_arg() && !no_ext_arg;
-        let limit = ring.params().cq_entries() as usize;
+        let cq_entries = ring.params().cq_entries() as usize;
         memlock::charge(info.memlock_bytes);
         let driver = Driver {
             ring: ManuallyDrop::new(ring),
             leaked: false,
             slots: Slots::with_capacity(256),
-            backlog: VecDeque::new(),
-            pending_closes: Vec::new(),
             in_flight: 0,
-            limit,
+            since_reap: 0,
+            cq_entries,
             probe,
             ext_arg,
             park_timeout: Box::new(types::Timespec::new()),
@@ -149,7 +152,6 @@ impl DriverHandle {
                 return Err(Completion::unsupported(opcode));
             }
         }
-        let queued = !d.has_room();
         let state = if multishot {
             SlotState::Stream {
                 queue: VecDeque::new(),
@@ -159,13 +161,10 @@ impl DriverHandle {
         } else {
             SlotState::Waiting(Some(waker.clone()))
         };
-        let token = d.slots.insert(state, queued);
+        let token = d.slots.insert(state);
         let entry = entry.user_data(token.user_data());
         d.stats.ops_submitted += 1;
-        if queued {
-            d.stats.backlog_waits += 1;
-            d.backlog.push_back(entry);
-        } else if let Err(e) = d.push_sqe(&entry) {
+        if let Err(e) = d.push_sqe(&entry) {
             d.slots.remove(token);
             drop(d);
             self.flush();
@@ -248,7 +247,7 @@ impl DriverHandle {
     }
 
     /// Like [`abandon`](Self::abandon), but the op is left to finish (no
-    /// cancel; one still in the backlog is submitted in its turn).
+    /// cancel).
     pub(crate) fn detach(&self, token: Token, orphan: Box<dyn Orphan>) {
         self.release(token, orphan, false)
     }
@@ -274,7 +273,7 @@ impl DriverHandle {
             let pending: Vec<Completion> = queue.drain(..).collect();
             let finished = *finished;
             let mut orphan = orphan;
-            if finished || slot.queued {
+            if finished {
                 d.slots.remove(token);
                 drop(d);
                 let last = pending.len().checked_sub(1);
@@ -302,13 +301,6 @@ impl DriverHandle {
                 d.slots.remove(token);
                 drop(d);
                 orphan.complete(c);
-            }
-            _ if slot.queued && cancel => {
-                // Never reached the kernel: free the slot now. The backlog
-                // entry's token no longer matches a slot and is skipped.
-                d.slots.remove(token);
-                drop(d);
-                drop(orphan);
             }
             _ if !cancel => {
                 // Left to finish: the CQE (or shutdown) completes the orphan.
@@ -340,25 +332,16 @@ impl DriverHandle {
         if !matches!(slot.state, SlotState::Orphan(_)) {
             return;
         }
-        let queued = slot.queued;
         d.stats.ops_cancelled += 1;
-        if queued {
-            // Never reached the kernel: drop it; its backlog entry is skipped.
-            let slot = d.slots.remove(token);
-            drop(d);
-            drop(slot);
-            return;
-        }
         d.cancel(token);
         drop(d);
         self.flush();
     }
 
     /// Closes `fd` through the ring without waiting for the result: the
-    /// close is submitted with the next batch, or, when the CQ budget is
-    /// used up, queued ahead of the backlog (shutdown closes whatever is
-    /// still queued with `close(2)`). Hands `fd` back if the driver cannot
-    /// take it now (borrowed or shut down); the caller then closes it.
+    /// close is submitted with the next batch. Hands `fd` back if the
+    /// driver cannot take it now (borrowed, shut down, or the SQE could not
+    /// be pushed); the caller then closes it.
     pub(crate) fn close_detached(&self, fd: OwnedFd) -> Result<(), OwnedFd> {
         let Ok(mut d) = self.inner.try_borrow_mut() else {
             return Err(fd);
@@ -366,11 +349,7 @@ impl DriverHandle {
         if d.closed {
             return Err(fd);
         }
-        if d.in_flight < d.limit {
-            d.push_close(fd)?;
-        } else {
-            d.pending_closes.push(fd);
-        }
+        d.push_close(fd)?;
         drop(d);
         self.flush();
         Ok(())
@@ -420,7 +399,6 @@ impl DriverHandle {
         let d = self.inner.borrow();
         let mut s = d.stats;
         s.ops_in_flight = d.slots.len() as u64;
-        s.backlog_len = d.backlog.len() as u64;
         s
     }
 
@@ -437,57 +415,18 @@ impl DriverHandle {
         self.inner.borrow().info.clone()
     }
 
-    /// Cancels everything in flight and waits for every CQE, so no buffer
-    /// is freed while the kernel may write into it. After this, pushes fail
-    /// with `ECANCELED`.
+    /// Cancels everything in flight (SQEs still in the SQ are submitted
+    /// first, so the cancel reaches them too) and waits for every CQE, so
+    /// no buffer is freed while the kernel may write into it. After this,
+    /// pushes fail with `ECANCELED`.
     pub(crate) fn shutdown(&self) {
         let _span = tracing::debug_span!("coring_shutdown").entered();
-        let mut dropped = Vec::new();
         {
             let mut d = self.inner.borrow_mut();
             if d.closed {
                 return;
             }
             d.closed = true;
-            // Closes that waited for room: close(2) them now.
-            d.pending_closes.clear();
-            // Ops still in the backlog never reached the kernel.
-            while let Some(e) = d.backlog.pop_front() {
-                let Some(token) = Token::from_user_data(e.get_user_data()) else {
-                    continue;
-                };
-                if let Some(slot) = d.slots.get_mut(token) {
-                    match std::mem::replace(
-                        &mut slot.state,
-                        SlotState::Done(Completion::error(libc::ECANCELED)),
-                    ) {
-                        SlotState::Waiting(w) => {
-                            slot.state = SlotState::Done(Completion::error(libc::ECANCELED));
-                            slot.queued = false;
-                            d.wakers.extend(w);
-                        }
-                        SlotState::Stream {
-                            mut queue, waker, ..
-                        } => {
-                            queue.push_back(Completion::error(libc::ECANCELED));
-                            slot.state = SlotState::Stream {
-                                queue,
-                                waker: None,
-                                finished: true,
-                            };
-                            slot.queued = false;
-                            d.wakers.extend(waker);
-                        }
-                        SlotState::Orphan(o) => {
-                            d.slots.remove(token);
-                            dropped.push(o);
-                        }
-                        _ => {
-                            d.slots.remove(token);
-                        }
-                    }
-                }
-            }
             let pending = d.in_flight;
             tracing::debug!(pending, "cancelling ops in flight");
             if pending > 0 {
@@ -512,7 +451,6 @@ impl DriverHandle {
                 d.reap();
             }
         }
-        drop(dropped);
         self.flush();
     }
 
@@ -591,18 +529,22 @@ impl Driver {
         Ok(())
     }
 
-    fn has_room(&self) -> bool {
-        self.backlog.is_empty() && self.in_flight < self.limit
-    }
-
-    /// Pushes one SQE, submitting first if the SQ is full.
+    /// Pushes one SQE. If `cq_entries` SQEs went in since the CQ was last
+    /// drained, submits and reaps first (completions of SQEs pushed now
+    /// must find room); if the SQ is full, submits to make room.
     fn push_sqe(&mut self, entry: &squeue::Entry) -> io::Result<()> {
+        if self.since_reap >= self.cq_entries {
+            self.stats.budget_reaps += 1;
+            self.submit_now()?;
+            self.reap();
+        }
         loop {
             // SAFETY: the entry's pointers refer to resources its op keeps
             // alive until the CQE (the OpCode contract), or to the driver's
             // own wake buffer, which lives as long as the ring.
             if unsafe { self.ring.submission().push(entry) }.is_ok() {
                 self.in_flight += 1;
+                self.since_reap += 1;
                 return Ok(());
             }
             self.stats.sq_full += 1;
@@ -624,8 +566,12 @@ impl Driver {
                         if self.ring.submission().is_empty() {
                             return Ok(());
                         }
-                        // Completions are needed before the kernel takes more.
-                        let _ = self.ring.submitter().submit_and_wait(1);
+                        // The reap made room (the retry's GETEVENTS moves
+                        // overflowed completions in), or the kernel was
+                        // short of memory for a moment: try again. Never
+                        // wait for a completion here: every op in flight
+                        // may be waiting on the outside world.
+                        std::thread::yield_now();
                     }
                     Some(libc::EBADR) => {
                         self.lost_completions();
@@ -701,7 +647,7 @@ impl Driver {
         );
     }
 
-    /// Moves CQEs into their slots and refills the SQ from the backlog.
+    /// Moves CQEs into their slots until the CQ is empty.
     fn reap(&mut self) {
         const BATCH: usize = 64;
         loop {
@@ -733,8 +679,10 @@ impl Driver {
                 }
             }
             self.stats.ops_completed += n as u64;
-            self.refill();
             if n == 0 {
+                // The CQ is empty: only SQEs not yet submitted can still
+                // complete inline into it.
+                self.since_reap = self.ring.submission().len();
                 return;
             }
         }
@@ -770,35 +718,6 @@ impl Driver {
                 self.orphans.push((o, c));
             }
             SlotState::Done(_) | SlotState::Stream { .. } => {}
-        }
-    }
-
-    /// Moves backlog SQEs into the SQ while the CQ has room.
-    fn refill(&mut self) {
-        while self.in_flight < self.limit {
-            let Some(fd) = self.pending_closes.pop() else {
-                break;
-            };
-            // Refused: dropping the fd handed back closes it with close(2).
-            let _ = self.push_close(fd);
-        }
-        while self.in_flight < self.limit {
-            let Some(entry) = self.backlog.pop_front() else {
-                return;
-            };
-            if let Some(token) = Token::from_user_data(entry.get_user_data()) {
-                match self.slots.get_mut(token) {
-                    Some(slot) => slot.queued = false,
-                    None => continue,
-                }
-            }
-            if let Err(e) = self.push_sqe(&entry) {
-                // Report the failure to the op instead of losing it.
-                if let Some(token) = Token::from_user_data(entry.get_user_data()) {
-                    let c = Completion::error(e.raw_os_error().unwrap_or(libc::EIO));
-                    self.deliver(token, c, false);
-                }
-            }
         }
     }
 

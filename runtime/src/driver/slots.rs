@@ -67,8 +67,6 @@ pub(crate) enum SlotState {
 
 pub(crate) struct Slot {
     gen: u32,
-    /// The SQE waits in the driver's backlog, not yet in the SQ.
-    pub(crate) queued: bool,
     pub(crate) state: SlotState,
 }
 
@@ -86,10 +84,10 @@ impl Slots {
         }
     }
 
-    pub(crate) fn insert(&mut self, state: SlotState, queued: bool) -> Token {
+    pub(crate) fn insert(&mut self, state: SlotState) -> Token {
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1);
-        let key = self.slab.insert(Slot { gen, queued, state });
+        let key = self.slab.insert(Slot { gen, state });
         assert!(
             key < (u32::MAX - 16) as usize,
             "coring: more than 4 billion ops in flight"
@@ -130,9 +128,9 @@ mod tests {
     #[test]
     fn stale_token_does_not_match_reused_key() {
         let mut slots = Slots::with_capacity(4);
-        let a = slots.insert(SlotState::Waiting(None), false);
+        let a = slots.insert(SlotState::Waiting(None));
         assert!(slots.remove(a).is_some());
-        let b = slots.insert(SlotState::Waiting(None), false);
+        let b = slots.insert(SlotState::Waiting(None));
         assert_eq!(a.key(), b.key());
         assert!(slots.get_mut(a).is_none());
         assert!(slots.get_mut(b).is_some());

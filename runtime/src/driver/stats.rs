@@ -6,19 +6,20 @@ pub struct DriverStats {
     /// Ops the driver knows about: waiting, completed but not yet polled,
     /// or dropped and waiting for their CQE. Zero when the runtime is idle.
     pub ops_in_flight: u64,
-    /// Ops pushed (to the SQ or the backlog) since start.
+    /// Ops pushed to the SQ since start.
     pub ops_submitted: u64,
     /// CQEs reaped since start (including the driver's own).
     pub ops_completed: u64,
     /// Ops dropped mid-flight, for which a cancel was submitted.
     pub ops_cancelled: u64,
-    /// Ops that waited in the backlog because the CQ had no room.
-    pub backlog_waits: u64,
-    /// Ops in the backlog now.
-    pub backlog_len: u64,
+    /// Times `cq_entries` SQEs had been pushed since the CQ was last
+    /// drained, so the driver submitted and reaped before pushing more
+    /// (the bound that keeps a burst of inline completions inside the CQ).
+    pub budget_reaps: u64,
     /// Times the SQ was full and was submitted to make room.
     pub sq_full: u64,
-    /// Times completions overflowed into the kernel's list, or
+    /// Times the driver found completions in the kernel's overflow list
+    /// (more completed at once than the CQ holds) and flushed them, or
     /// `io_uring_enter` returned `EBUSY`.
     pub overflow_waits: u64,
     /// Times the kernel reported lost completions (`EBADR`).

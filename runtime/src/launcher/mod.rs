@@ -154,7 +154,7 @@ pub fn core_stats(index: usize) -> Option<CoreStats> {
                 ops_completed: s.driver.ops_completed,
                 ops_in_flight: s.driver.ops_in_flight,
                 ring_fallbacks: ctx.driver.info().attempts.len() as u64 - 1,
-                overflow_waits: s.driver.overflow_waits + s.driver.backlog_waits,
+                overflow_waits: s.driver.overflow_waits,
             })
         }
         None => None,

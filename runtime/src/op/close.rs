@@ -10,8 +10,8 @@ use std::{
 /// `IORING_OP_CLOSE`: takes ownership of the fd and closes it.
 ///
 /// The fd stays owned here until the kernel reports the close: an op
-/// that never reached the kernel (refused at submit, or found in the
-/// backlog at shutdown) closes the fd with `close(2)` instead of leaking
+/// that never reached the kernel (refused at submit, or pushed after
+/// shutdown) closes the fd with `close(2)` instead of leaking
 /// it. Dropping the future does not cancel the close; it finishes in the
 /// background.
 pub struct Close {

@@ -4,9 +4,8 @@
 //! # Lifecycle
 //!
 //! 1. `Op::new(op)` only stores the operation; nothing touches the ring.
-//! 2. The first poll builds the SQE and pushes it (into the SQ, or the
-//!    driver's backlog when the CQ is full); the executor submits SQEs in
-//!    batches.
+//! 2. The first poll builds the SQE and pushes it into the SQ (however
+//!    many ops already wait); the executor submits SQEs in batches.
 //! 3. The CQE is routed by `user_data` to the op's slot and wakes the
 //!    future, whose next poll calls [`OpCode::complete`].
 //! 4. Dropped before that, the op's resources move into the driver (an
@@ -134,9 +133,8 @@ impl<T: OpCode> Op<T> {
     /// dropped: nothing was submitted). Use it for work that must not be
     /// cut short, such as bytes a writer already reported as written.
     ///
-    /// Runtime shutdown still cancels it; an op shutdown finds still
-    /// waiting in the backlog never reached the kernel and is dropped
-    /// without `complete_orphan`.
+    /// Runtime shutdown still cancels it (its `complete_orphan` then sees
+    /// the cancellation).
     pub fn detach(mut self) {
         self.hand_over(|op| Box::new(op));
     }

@@ -114,6 +114,15 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
             None => setup_ring(size, flags),
         };
         match result {
+            Ok(ring) if !ring.params().is_feature_nodrop() => {
+                // Without NODROP a completion that finds the CQ full is
+                // dropped; the driver's backpressure relies on the
+                // kernel's overflow list.
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "io_uring lacks IORING_FEAT_NODROP (Linux 5.5+): completions could be lost; coring needs a newer kernel",
+                ));
+            }
             Ok(ring) => {
                 attempts.push(SetupAttempt {
                     size,
