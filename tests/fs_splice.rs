@@ -263,6 +263,43 @@ fn source_that_cannot_splice_falls_back_to_read_write() {
 }
 
 #[test]
+fn offsets_io_uring_would_read_as_the_file_position_are_rejected() {
+    let dir = TempDir::new("splice_bad_offset");
+    let path = dir.0.join("src");
+    std::fs::write(&path, b"0123456789").unwrap();
+    rt().block_on(async {
+        // A source that splices, and one that takes the read/write fallback
+        // (whose reads would pass the offset to io_uring as is).
+        for src in [path.clone(), "/proc/self/cmdline".into()] {
+            let file = File::open(&src).await.unwrap();
+            let (_rx, tx) = std::os::unix::net::UnixStream::pair().unwrap();
+            let name = src.to_str().unwrap();
+            for off in [u64::MAX, i64::MAX as u64 + 1] {
+                for len in [5, u64::MAX] {
+                    let e = fs::splice_to(&file, off, len, &tx).await.unwrap_err();
+                    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name} {off}: {e}");
+                    assert!(e.to_string().contains(&format!("offset {off}")), "{e}");
+                    assert!(e.to_string().contains(name), "{e}");
+                }
+            }
+            // offset + len past u64::MAX.
+            let e = fs::splice_to(&file, 2, u64::MAX - 1, &tx)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name}: {e}");
+            assert!(e.to_string().contains("offset 2"), "{e}");
+            assert!(e.to_string().contains("overflows"), "{e}");
+            assert!(e.to_string().contains(name), "{e}");
+            // A length of u64::MAX still means "to the end of the file", at
+            // any offset.
+            let len = std::fs::read(&src).unwrap().len() as u64;
+            let sent = fs::splice_to(&file, 3, u64::MAX, &tx).await.unwrap();
+            assert_eq!(sent, len - 3, "{name}");
+        }
+    });
+}
+
+#[test]
 fn destinations_that_cannot_take_a_splice() {
     let dir = TempDir::new("splice_bad_dest");
     let path = dir.0.join("src");

@@ -80,6 +80,34 @@ fn subset_of_cores_and_bad_selections() {
 }
 
 #[test]
+fn a_cpu_listed_twice_is_rejected() {
+    let allowed = allowed_cpus().unwrap();
+    let first = allowed[0];
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let res = Builder::new()
+        .cores(Cores::List(vec![first, first]))
+        .shutdown_on_signals(false)
+        .run({
+            let started = started.clone();
+            move |_| {
+                started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async {}
+            }
+        });
+    let e = res.expect_err("two cores on one CPU");
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains(&format!("CPU {first}")), "{e}");
+    assert!(e.to_string().contains("twice"), "{e}");
+    assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // Not adjacent, and through resolve directly.
+    if let [a, b, ..] = allowed[..] {
+        let e = Cores::List(vec![a, b, a]).resolve(&allowed).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        assert!(e.to_string().contains(&format!("CPU {a}")), "{e}");
+    }
+}
+
+#[test]
 fn spawn_on_reaches_every_core() {
     let outs = Builder::new()
         .cores(two_or_fewer())

@@ -174,3 +174,51 @@ async fn unix_datagram_round_trips() -> io::Result<()> {
     std::fs::remove_file(&pb)?;
     Ok(())
 }
+
+#[coring::test]
+async fn unix_paths_with_a_nul_byte_are_rejected() -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let good = temp_path("nul.sock");
+    let with_nul = |tail: &[u8]| {
+        let mut bytes = good.as_os_str().as_bytes().to_vec();
+        bytes.extend_from_slice(tail);
+        PathBuf::from(std::ffi::OsStr::from_bytes(&bytes))
+    };
+    let check = |e: io::Error, op: &str, path: &std::path::Path| {
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!("{op} {}: ", path.display())),
+            "{msg}"
+        );
+        assert!(msg.contains("NUL byte"), "{msg}");
+    };
+    // Like std: a NUL anywhere, and no binding of the truncated path.
+    let abstract_like = PathBuf::from("\0coring-nul-test");
+    for bad in [with_nul(b"\0tail"), with_nul(b"\0"), abstract_like] {
+        check(UnixListener::bind(&bad).unwrap_err(), "bind", &bad);
+        check(UnixDatagram::bind(&bad).unwrap_err(), "bind", &bad);
+        assert!(
+            !good.exists(),
+            "bound the truncated path {}",
+            good.display()
+        );
+    }
+    // Connecting must not reach the socket at the truncated path either.
+    let bad = with_nul(b"\0tail");
+    let listener = UnixListener::bind(&good)?;
+    check(
+        UnixStream::connect(&bad).await.unwrap_err(),
+        "connect",
+        &bad,
+    );
+    std::fs::remove_file(&good)?;
+    let server = UnixDatagram::bind(&good)?;
+    let client = UnixDatagram::unbound()?;
+    check(client.connect(&bad).unwrap_err(), "connect", &bad);
+    let (res, _) = client.send_to(b"x".as_slice(), &bad).await;
+    check(res.unwrap_err(), "send to", &bad);
+    drop((listener, server));
+    std::fs::remove_file(&good)?;
+    Ok(())
+}

@@ -117,6 +117,22 @@ fn timeout_op_fires() {
 }
 
 #[test]
+fn timeout_op_takes_huge_durations_like_sleep() {
+    let rt = rt();
+    rt.block_on(async {
+        // The kernel rejects a timespec whose seconds do not fit in i64
+        // (EINVAL); sleep clamps such durations, and so must the op.
+        for d in [Duration::MAX, Duration::from_secs(i64::MAX as u64 + 1)] {
+            let r =
+                coring::time::timeout(Duration::from_millis(20), Op::new(Timeout::new(d))).await;
+            assert!(r.is_err(), "Timeout::new({d:?}) finished: {r:?}");
+            let r = coring::time::timeout(Duration::from_millis(20), coring::time::sleep(d)).await;
+            assert!(r.is_err(), "sleep({d:?}) finished");
+        }
+    });
+}
+
+#[test]
 fn poll_add_sees_readiness() {
     let rt = rt();
     let (r, w) = pipe();

@@ -311,7 +311,7 @@ impl File {
 
     /// Offsets above `i64::MAX` are invalid (and `u64::MAX` would mean
     /// "the file position" to io_uring).
-    fn check_pos(&self, op: &'static str, pos: u64) -> io::Result<()> {
+    pub(crate) fn check_pos(&self, op: &'static str, pos: u64) -> io::Result<()> {
         if pos > i64::MAX as u64 {
             return Err(self.invalid(op, &format!("offset {pos} exceeds i64::MAX")));
         }
@@ -322,7 +322,7 @@ impl File {
         error::with_path(e, op, &self.path)
     }
 
-    fn invalid(&self, op: &'static str, msg: &str) -> io::Error {
+    pub(crate) fn invalid(&self, op: &'static str, msg: &str) -> io::Error {
         error::invalid(op, &self.path, msg.to_string())
     }
 

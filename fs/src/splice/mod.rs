@@ -51,6 +51,11 @@ pub enum SpliceMode {
 /// fewer than `len` only if the file ended first (pass `u64::MAX` to send
 /// to the end of the file).
 ///
+/// As for [`File::read_at`], an `offset` above `i64::MAX` is an
+/// `InvalidInput` error (io_uring would read `u64::MAX` as "the file's
+/// current position"), and so is an `offset + len` past `u64::MAX` (other
+/// than a `len` of `u64::MAX`).
+///
 /// `dest` is written at its current position (a file opened with
 /// `O_APPEND` cannot be spliced to: `InvalidInput`). `dest` is duplicated
 /// for the transfer, so dropping the future mid-way is safe even if `dest`
@@ -92,6 +97,7 @@ pub async fn splice_to_with<D: AsRawFd + ?Sized>(
     dest: &D,
     mode: SpliceMode,
 ) -> io::Result<u64> {
+    check_range(file, offset, len)?;
     let wrap = |e| error::with_path(e, "splice_to", file.path());
     let dest = dup(dest.as_raw_fd()).map_err(wrap)?;
     let res = transfer::run(file.shared_fd(), offset, len, &dest, mode).await;
@@ -103,6 +109,18 @@ pub async fn splice_to_with<D: AsRawFd + ?Sized>(
         drop(owned);
     }
     res.map_err(wrap)
+}
+
+/// The offset checks of [`splice_to`]: `offset` as `File::read_at` takes
+/// it, and `offset + len` within `u64` unless `len` is the "to the end"
+/// `u64::MAX`.
+fn check_range(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    file.check_pos("splice_to", offset)?;
+    if len != u64::MAX && offset.checked_add(len).is_none() {
+        let msg = format!("offset {offset} + length {len} overflows u64");
+        return Err(file.invalid("splice_to", &msg));
+    }
+    Ok(())
 }
 
 /// Counters of the current runtime's pipe pool.

@@ -1,6 +1,6 @@
 //! [`UnixDatagram`]: a Unix datagram socket.
 
-use super::{label, unix_addr};
+use super::{label, path_addr, unix_addr};
 use crate::{
     error::annotate,
     op::{Recv, RecvFrom, Send, SendTo},
@@ -10,7 +10,7 @@ use coring_runtime::{
     fd::SharedFd,
     op::Op,
 };
-use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+use socket2::{Domain, SockRef, Socket, Type};
 use std::{
     fmt, io,
     os::{
@@ -39,12 +39,13 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
-    /// A socket bound to `path`.
+    /// A socket bound to `path` (a path with a NUL byte is an
+    /// `InvalidInput` error, as in std).
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         let path = path.as_ref();
         let res = (|| {
             let socket = Socket::new(Domain::UNIX, Type::DGRAM, None)?;
-            socket.bind(&SockAddr::unix(path)?)?;
+            socket.bind(&path_addr(path)?)?;
             Ok::<_, io::Error>(socket)
         })();
         res.map(|s| UnixDatagram::from_owned(s.into()))
@@ -79,10 +80,11 @@ impl UnixDatagram {
     }
 
     /// Sets the default peer for [`send`](UnixDatagram::send) and
-    /// [`recv`](UnixDatagram::recv).
+    /// [`recv`](UnixDatagram::recv). A path with a NUL byte is an
+    /// `InvalidInput` error.
     pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref();
-        SockAddr::unix(path)
+        path_addr(path)
             .and_then(|a| SockRef::from(self).connect(&a))
             .map_err(|e| annotate(e, "connect", &path.display()))
     }
@@ -99,14 +101,15 @@ impl UnixDatagram {
         (res.map_err(|e| annotate(e, "recv on", &self.label)), buf)
     }
 
-    /// Sends one datagram to the socket at `path`.
+    /// Sends one datagram to the socket at `path` (a path with a NUL byte
+    /// is an `InvalidInput` error).
     pub async fn send_to<B: IoBuf>(
         &self,
         buf: B,
         path: impl AsRef<Path>,
     ) -> (io::Result<usize>, B) {
         let path = path.as_ref();
-        let addr = match SockAddr::unix(path) {
+        let addr = match path_addr(path) {
             Ok(a) => a,
             Err(e) => return (Err(annotate(e, "send to", &path.display())), buf),
         };

@@ -1,14 +1,14 @@
 //! [`UnixListener`]: a listening Unix stream socket, single-shot `accept`
 //! and the multishot [`UnixIncoming`] stream.
 
-use super::{label, unix_addr, UnixStream};
+use super::{label, path_addr, unix_addr, UnixStream};
 use crate::{
     accept::{Acceptor, RawIncoming},
     error::annotate,
 };
 use coring_runtime::fd::SharedFd;
 use futures::Stream;
-use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+use socket2::{Domain, SockRef, Socket, Type};
 use std::{
     fmt, io,
     os::{
@@ -27,11 +27,12 @@ pub struct UnixListener {
 
 impl UnixListener {
     /// Binds to `path` (which must not exist) and listens (backlog 1024).
+    /// A path with a NUL byte is an `InvalidInput` error, as in std.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let path = path.as_ref();
         let res = (|| {
             let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-            socket.bind(&SockAddr::unix(path)?)?;
+            socket.bind(&path_addr(path)?)?;
             socket.listen(1024)?;
             Ok::<_, io::Error>(socket)
         })();

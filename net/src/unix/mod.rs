@@ -9,7 +9,25 @@ pub use datagram::UnixDatagram;
 pub use listener::{UnixIncoming, UnixListener};
 pub use stream::UnixStream;
 
-use std::{io, os::unix::net::SocketAddr};
+use std::{
+    io,
+    os::unix::{ffi::OsStrExt, net::SocketAddr},
+    path::Path,
+};
+
+/// The address of the socket file at `path`. Like std, a path with a NUL
+/// byte anywhere is an `InvalidInput` error (the kernel would stop at the
+/// NUL and use the truncated path; a leading NUL would make an abstract
+/// name).
+pub(crate) fn path_addr(path: &Path) -> io::Result<socket2::SockAddr> {
+    if let Some(at) = path.as_os_str().as_bytes().iter().position(|&b| b == 0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unix socket path {path:?} has a NUL byte at index {at}"),
+        ));
+    }
+    socket2::SockAddr::unix(path)
+}
 
 /// A unix address from socket2's form: a path, an abstract name, or
 /// unnamed.

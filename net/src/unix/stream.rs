@@ -2,14 +2,14 @@
 //! owned-buffer I/O, `AsyncRead`/`AsyncWrite` and cancel-safety as
 //! [`TcpStream`](crate::TcpStream).
 
-use super::{label, unix_addr};
+use super::{label, path_addr, unix_addr};
 use crate::{
     error::annotate,
     op::Connect,
     stream::{impl_read, impl_write, into_owned_fd, ReadState, WriteState},
 };
 use coring_runtime::{fd::SharedFd, op::Op};
-use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+use socket2::{Domain, SockRef, Socket, Type};
 use std::{
     fmt, io,
     net::Shutdown,
@@ -58,13 +58,14 @@ impl UnixStream {
         UnixStream::from_parts(fd, peer.into())
     }
 
-    /// Connects to the socket at `path`.
+    /// Connects to the socket at `path` (a path with a NUL byte is an
+    /// `InvalidInput` error, as in std).
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
         let res = async {
             let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
             let fd = SharedFd::new(socket.into());
-            Op::new(Connect::new(&fd, SockAddr::unix(path)?)).await?;
+            Op::new(Connect::new(&fd, path_addr(path)?)).await?;
             fd.try_unwrap()
                 .map_err(|_| io::Error::other("connect op still holds the socket"))
         }

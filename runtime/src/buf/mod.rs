@@ -39,25 +39,33 @@ pub unsafe trait IoBuf: Unpin + 'static {
 
     /// A view of `range` of this buffer, which keeps ownership of it.
     ///
-    /// Panics if the range is out of bounds of [`bytes_total`](IoBuf::bytes_total).
+    /// Panics if the range is out of bounds of [`bytes_total`](IoBuf::bytes_total)
+    /// (including `..=usize::MAX`, whose end does not fit in `usize`).
     fn slice(self, range: impl RangeBounds<usize>) -> Slice<Self>
     where
         Self: Sized,
     {
+        let total = self.bytes_total();
         let begin = match range.start_bound() {
             Bound::Included(&n) => n,
-            Bound::Excluded(&n) => n + 1,
+            Bound::Excluded(&n) => n.checked_add(1).unwrap_or_else(|| {
+                panic!(
+                    "slice range starting after usize::MAX out of bounds for a buffer of \
+                     {total} bytes"
+                )
+            }),
             Bound::Unbounded => 0,
         };
         let end = match range.end_bound() {
-            Bound::Included(&n) => n + 1,
+            Bound::Included(&n) => n.checked_add(1).unwrap_or_else(|| {
+                panic!("slice range ..=usize::MAX out of bounds for a buffer of {total} bytes")
+            }),
             Bound::Excluded(&n) => n,
-            Bound::Unbounded => self.bytes_total(),
+            Bound::Unbounded => total,
         };
         assert!(
-            begin <= end && end <= self.bytes_total(),
-            "slice range {begin}..{end} out of bounds for a buffer of {} bytes",
-            self.bytes_total()
+            begin <= end && end <= total,
+            "slice range {begin}..{end} out of bounds for a buffer of {total} bytes"
         );
         Slice::new(self, begin, end)
     }
@@ -208,5 +216,26 @@ mod tests {
     #[should_panic(expected = "out of bounds")]
     fn slice_out_of_bounds_panics() {
         let _ = vec![0u8; 4].slice(2..9);
+    }
+
+    #[test]
+    fn inclusive_slice_up_to_the_last_byte() {
+        let s = vec![0u8; 4].slice(1..=3);
+        assert_eq!((s.begin(), s.end()), (1, 4));
+    }
+
+    #[test]
+    #[should_panic(expected = "slice range ..=usize::MAX out of bounds for a buffer of 4 bytes")]
+    fn slice_ending_at_usize_max_inclusive_panics_clearly() {
+        let _ = vec![0u8; 4].slice(..=usize::MAX);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "slice range starting after usize::MAX out of bounds for a buffer of 4 bytes"
+    )]
+    fn slice_starting_after_usize_max_panics_clearly() {
+        use std::ops::Bound;
+        let _ = vec![0u8; 4].slice((Bound::Excluded(usize::MAX), Bound::Unbounded));
     }
 }

@@ -44,7 +44,8 @@ pub enum Cores {
     All,
     /// The first `n` CPUs of the allowed set.
     Count(usize),
-    /// These CPUs (each must be in the allowed set).
+    /// These CPUs (each must be in the allowed set, and listed once: one
+    /// core per CPU).
     List(Vec<usize>),
 }
 
@@ -90,6 +91,19 @@ impl Cores {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
                         "cores: empty CPU list",
+                    ));
+                }
+                if let Some((i, cpu)) = list
+                    .iter()
+                    .enumerate()
+                    .find(|(i, c)| list[..*i].contains(c))
+                {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "cores: CPU {cpu} is listed twice in {list:?} (again at index {i}); \
+                             each core needs a CPU of its own"
+                        ),
                     ));
                 }
                 Ok(list.clone())

@@ -6,7 +6,10 @@
 
 use super::{Completion, OpCode};
 use io_uring::{opcode, squeue, types};
-use std::{io, time::Duration};
+use std::{
+    io,
+    time::{Duration, Instant},
+};
 
 /// `IORING_OP_TIMEOUT`: completes after `duration`.
 pub struct Timeout {
@@ -14,8 +17,12 @@ pub struct Timeout {
 }
 
 impl Timeout {
-    /// A timer of `duration`.
+    /// A timer of `duration`. A duration too long for an `Instant` (such as
+    /// `Duration::MAX`) is clamped to ~30 years, as
+    /// [`sleep`](crate::time::sleep) does, rather than being rejected by the
+    /// kernel.
     pub fn new(duration: Duration) -> Self {
+        let duration = crate::time::clamp_duration(Instant::now(), duration);
         Timeout {
             ts: Box::new(types::Timespec::from(duration)),
         }

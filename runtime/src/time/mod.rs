@@ -30,9 +30,21 @@ const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 /// `from + duration`, or a deadline ~30 years out if that overflows
 /// `Instant` (`sleep(Duration::MAX)` waits "forever", it does not panic).
 fn deadline_after(from: Instant, duration: Duration) -> Instant {
-    from.checked_add(duration)
-        .or_else(|| from.checked_add(FAR_FUTURE))
-        .unwrap_or(from)
+    from + clamp_duration(from, duration)
+}
+
+/// The one rule for huge durations: `duration` if `from + duration` fits in
+/// an `Instant`, else ~30 years (`FAR_FUTURE`). Used by [`sleep`] and by the
+/// kernel timer op ([`Timeout`](crate::op::Timeout)), whose timespec must
+/// have seconds that fit in `i64` (an `Instant` always does).
+pub(crate) fn clamp_duration(from: Instant, duration: Duration) -> Duration {
+    if from.checked_add(duration).is_some() {
+        duration
+    } else if from.checked_add(FAR_FUTURE).is_some() {
+        FAR_FUTURE
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// Waits until `deadline`.
