@@ -1,5 +1,7 @@
 //! UDP and Unix-domain round trips on real sockets.
 
+mod common;
+
 use coring::buf::IoBuf;
 use coring::net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use futures::{
@@ -220,5 +222,44 @@ async fn unix_paths_with_a_nul_byte_are_rejected() -> io::Result<()> {
     check(res.unwrap_err(), "send to", &bad);
     drop((listener, server));
     std::fs::remove_file(&good)?;
+    Ok(())
+}
+
+/// A peer that wrote more than ~128 KiB and closed before the first read
+/// was armed: every byte arrives, then end of stream. (A multishot receive
+/// on AF_UNIX misses the end in that case — the kernel posts no
+/// terminating completion — so Unix streams must not rely on it.)
+#[coring::test]
+async fn unix_stream_sees_eof_after_a_large_write_and_close() -> io::Result<()> {
+    use std::io::Write;
+    for len in [64 * 1024, 130 * 1024, 1 << 20] {
+        let (mut a, b) = std::os::unix::net::UnixStream::pair()?;
+        // Write what the socket buffer takes without blocking, then close.
+        a.set_nonblocking(true)?;
+        let data = common::pattern(len, len as u64);
+        let mut sent = 0;
+        while sent < len {
+            match a.write(&data[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        drop(a);
+        let mut b = UnixStream::from_std(b);
+        let mut got = Vec::new();
+        let read =
+            coring::time::timeout(std::time::Duration::from_secs(5), b.read_to_end(&mut got));
+        assert!(
+            read.await.is_ok(),
+            "no end of stream after {} of {sent} bytes",
+            got.len()
+        );
+        assert!(
+            got == data[..sent],
+            "{} of {sent} bytes, or corrupted",
+            got.len()
+        );
+    }
     Ok(())
 }

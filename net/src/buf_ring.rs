@@ -8,7 +8,10 @@
 //! to the ring when dropped. If registration fails (a kernel before 5.19,
 //! or no memory) streams fall back to single-shot receives.
 
-use coring_runtime::io_uring::types::BufRingEntry;
+use coring_runtime::{
+    io_uring::{cqueue, types::BufRingEntry},
+    op::Completion,
+};
 use std::{
     alloc::{self, Layout},
     cell::Cell,
@@ -164,7 +167,33 @@ impl Drop for BufRing {
     }
 }
 
-/// Bytes a multishot receive delivered into a ring buffer; the buffer goes
+impl BufRing {
+    /// What a receive that selected from this ring produced: a chunk, end
+    /// of stream (`None`), or the error (any buffer it named goes back).
+    pub(crate) fn chunk(self: &Rc<Self>, cqe: Completion) -> io::Result<Option<RecvChunk>> {
+        let bid = cqueue::buffer_select(cqe.flags());
+        let n = match cqe.result() {
+            Ok(n) => n,
+            Err(e) => {
+                if let Some(bid) = bid {
+                    self.recycle(bid);
+                }
+                return Err(e);
+            }
+        };
+        match bid {
+            Some(bid) if n > 0 => Ok(Some(RecvChunk::new(self.clone(), bid, n))),
+            Some(bid) => {
+                self.recycle(bid);
+                Ok(None)
+            }
+            None if n == 0 => Ok(None),
+            None => Err(io::Error::other("receive completed without a buffer")),
+        }
+    }
+}
+
+/// Bytes a receive delivered into a ring buffer; the buffer goes
 /// back to the ring when this is dropped.
 pub(crate) struct RecvChunk {
     ring: Rc<BufRing>,

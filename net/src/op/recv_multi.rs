@@ -38,27 +38,7 @@ unsafe impl MultishotCode for RecvMulti {
     }
 
     fn item(&mut self, cqe: Completion) -> Self::Item {
-        let bid = cqueue::buffer_select(cqe.flags());
-        let n = match cqe.result() {
-            Ok(n) => n,
-            Err(e) => {
-                if let Some(bid) = bid {
-                    self.ring.recycle(bid);
-                }
-                return Err(e);
-            }
-        };
-        match bid {
-            Some(bid) if n > 0 => Ok(Some(RecvChunk::new(self.ring.clone(), bid, n))),
-            Some(bid) => {
-                self.ring.recycle(bid);
-                Ok(None)
-            }
-            None if n == 0 => Ok(None),
-            None => Err(io::Error::other(
-                "multishot receive completed without a buffer",
-            )),
-        }
+        self.ring.chunk(cqe)
     }
 
     fn orphan_item(&mut self, cqe: Completion) {

@@ -6,7 +6,7 @@
 mod read;
 mod write;
 
-pub(crate) use read::ReadState;
+pub(crate) use read::{ReadState, RecvMode};
 pub(crate) use write::WriteState;
 
 /// Takes the fd back from both sides if no op holds it and no data is

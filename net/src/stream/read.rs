@@ -1,12 +1,18 @@
 //! [`ReadState`]: the receive side of a connected stream socket (TCP or
 //! Unix).
 //!
-//! Reads are served from a multishot receive into the runtime's provided
-//! buffer ring: one SQE stays armed for the life of the stream and every
-//! chunk the kernel receives arrives as a completion naming a ring buffer,
-//! which is copied out to the caller. No SQE and no poll arming per read.
-//! When the ring runs dry (`ENOBUFS`) or is unavailable, a single-shot
-//! receive into the stream's own spare buffer is used instead.
+//! TCP reads are served from a multishot receive into the runtime's
+//! provided buffer ring: one SQE stays armed for the life of the stream and
+//! every chunk the kernel receives arrives as a completion naming a ring
+//! buffer, which is copied out to the caller. No SQE and no poll arming per
+//! read. Unix streams use a single-shot receive that also selects from the
+//! ring: a multishot receive on AF_UNIX can miss end-of-stream (if the peer
+//! wrote more than ~128 KiB and closed before the receive was armed, no
+//! terminating completion comes), and a single-shot one always ends with it.
+//! Either way an idle stream holds no buffer. When the ring runs dry
+//! (`ENOBUFS`) or is unavailable, a single-shot receive into a spare buffer
+//! is used for that one receive; the buffer is freed once its bytes are
+//! handed out.
 //!
 //! Every in-flight op and every received byte lives in this state, never
 //! in a read future: a read that is dropped mid-flight loses nothing, and
@@ -16,7 +22,7 @@
 use crate::{
     buf_ring::{BufRing, RecvChunk},
     error::annotate,
-    op::{Recv, RecvMulti},
+    op::{Recv, RecvMulti, RecvSelect},
 };
 use coring_runtime::{
     fd::SharedFd,
@@ -46,26 +52,43 @@ enum Ring {
     Present(Rc<BufRing>),
 }
 
+/// How a stream receives from the buffer ring.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecvMode {
+    /// One multishot receive for the stream's life (TCP).
+    Multishot,
+    /// A single-shot receive per chunk (Unix streams: see the module doc).
+    Single,
+}
+
+/// The receive in flight, if any.
+enum Armed {
+    Idle,
+    Multi(MultiOp<RecvMulti>),
+    Select(Op<RecvSelect>),
+    Spare(Op<Recv<Vec<u8>>>),
+}
+
 /// Receive state of one stream: the armed op and undelivered bytes.
 pub(crate) struct ReadState {
     fd: SharedFd,
     peer: Rc<str>,
     ring: Ring,
-    multi: Option<MultiOp<RecvMulti>>,
-    single: Option<Op<Recv<Vec<u8>>>>,
+    mode: RecvMode,
+    armed: Armed,
     spare: Vec<u8>,
     data: Data,
     eof: bool,
 }
 
 impl ReadState {
-    pub(crate) fn new(fd: SharedFd, peer: Rc<str>) -> Self {
+    pub(crate) fn new(fd: SharedFd, peer: Rc<str>, mode: RecvMode) -> Self {
         ReadState {
             fd,
             peer,
             ring: Ring::Unknown,
-            multi: None,
-            single: None,
+            mode,
+            armed: Armed::Idle,
             spare: Vec::new(),
             data: Data::Empty,
             eof: false,
@@ -83,7 +106,7 @@ impl ReadState {
     /// Whether a receive is armed or bytes are buffered (so the fd cannot
     /// be handed out without losing data).
     pub(crate) fn is_busy(&self) -> bool {
-        self.multi.is_some() || self.single.is_some() || !self.available().is_empty()
+        !matches!(self.armed, Armed::Idle) || !self.available().is_empty()
     }
 
     /// Received bytes not yet handed out.
@@ -104,7 +127,8 @@ impl ReadState {
         }
         if left == 0 {
             if let Data::Spare { .. } = self.data {
-                self.spare.clear();
+                // Free it: an idle stream holds no buffer.
+                self.spare = Vec::new();
             }
             self.data = Data::Empty;
         }
@@ -123,11 +147,28 @@ impl ReadState {
         }
     }
 
-    fn start_single(&mut self) {
-        let mut buf = std::mem::take(&mut self.spare);
-        buf.clear();
-        buf.reserve(SPARE);
-        self.single = Some(Op::new(Recv::new(&self.fd, buf)));
+    fn start_spare(&mut self) {
+        self.armed = Armed::Spare(Op::new(Recv::new(&self.fd, Vec::with_capacity(SPARE))));
+    }
+
+    /// A receive from the ring ended with `e`: falls back where that is
+    /// the answer (`Ok`), or returns the error.
+    fn ring_error(&mut self, e: io::Error) -> io::Result<()> {
+        match e.raw_os_error() {
+            Some(libc::ENOBUFS) => {
+                tracing::trace!("buffer ring empty; one receive into a spare buffer");
+                self.start_spare();
+                Ok(())
+            }
+            // Kernels before 6.0 have provided buffer rings but reject
+            // multishot receive: use single-shot receives from now on.
+            Some(libc::EINVAL) if self.mode == RecvMode::Multishot => {
+                tracing::debug!("multishot receive rejected (EINVAL); single-shot receives");
+                self.mode = RecvMode::Single;
+                Ok(())
+            }
+            _ => Err(self.error(e)),
+        }
     }
 
     fn error(&self, e: io::Error) -> io::Error {
@@ -141,52 +182,63 @@ impl ReadState {
             if self.eof || !matches!(self.data, Data::Empty) {
                 return Poll::Ready(Ok(()));
             }
-            if let Some(op) = &mut self.single {
-                let (res, buf) = ready!(Pin::new(op).poll(cx));
-                self.single = None;
-                self.spare = buf;
-                match res {
-                    Ok(0) => self.eof = true,
-                    Ok(_) => self.data = Data::Spare { pos: 0 },
-                    Err(e) => return Poll::Ready(Err(self.error(e))),
+            let got = match &mut self.armed {
+                Armed::Spare(op) => {
+                    let (res, buf) = ready!(Pin::new(op).poll(cx));
+                    self.armed = Armed::Idle;
+                    match res {
+                        Ok(0) => self.eof = true,
+                        Ok(_) => {
+                            self.spare = buf;
+                            self.data = Data::Spare { pos: 0 };
+                        }
+                        Err(e) => return Poll::Ready(Err(self.error(e))),
+                    }
+                    continue;
                 }
-                continue;
-            }
-            if let Some(multi) = &mut self.multi {
-                match ready!(multi.poll_next_unpin(cx)) {
-                    Some(Ok(Some(chunk))) => self.data = Data::Ring { chunk, pos: 0 },
-                    Some(Ok(None)) => {
-                        self.eof = true;
-                        self.multi = None;
-                    }
-                    Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                        tracing::trace!("buffer ring empty; single-shot receive");
-                        self.multi = None;
-                        self.start_single();
-                    }
-                    // Kernels before 6.0 have provided buffer rings but
-                    // reject multishot receive: use single-shot receives on
-                    // this stream from now on.
-                    Some(Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
-                        tracing::debug!(
-                            "multishot receive rejected (EINVAL); single-shot receives"
-                        );
-                        self.multi = None;
-                        self.ring = Ring::Absent;
-                        self.start_single();
-                    }
-                    Some(Err(e)) => {
-                        self.multi = None;
-                        return Poll::Ready(Err(self.error(e)));
-                    }
-                    // The multishot ended (e.g. CQ overflow): re-arm.
-                    None => self.multi = None,
+                Armed::Select(op) => {
+                    let res = ready!(Pin::new(op).poll(cx));
+                    self.armed = Armed::Idle;
+                    res
                 }
-                continue;
-            }
-            match self.ring() {
-                Some(ring) => self.multi = Some(MultiOp::new(RecvMulti::new(&self.fd, ring))),
-                None => self.start_single(),
+                Armed::Multi(multi) => match ready!(multi.poll_next_unpin(cx)) {
+                    Some(res) => {
+                        if !matches!(res, Ok(Some(_))) {
+                            // An error or the end ends the multishot too.
+                            self.armed = Armed::Idle;
+                        }
+                        res
+                    }
+                    // The multishot ended (e.g. the CQ was full): re-arm.
+                    None => {
+                        self.armed = Armed::Idle;
+                        continue;
+                    }
+                },
+                Armed::Idle => {
+                    self.armed = match (self.ring(), self.mode) {
+                        (Some(ring), RecvMode::Multishot) => {
+                            Armed::Multi(MultiOp::new(RecvMulti::new(&self.fd, ring)))
+                        }
+                        (Some(ring), RecvMode::Single) => {
+                            Armed::Select(Op::new(RecvSelect::new(&self.fd, ring)))
+                        }
+                        (None, _) => {
+                            self.start_spare();
+                            continue;
+                        }
+                    };
+                    continue;
+                }
+            };
+            match got {
+                Ok(Some(chunk)) => self.data = Data::Ring { chunk, pos: 0 },
+                Ok(None) => self.eof = true,
+                Err(e) => {
+                    if let Err(e) = self.ring_error(e) {
+                        return Poll::Ready(Err(e));
+                    }
+                }
             }
         }
     }

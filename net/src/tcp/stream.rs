@@ -6,7 +6,7 @@ use crate::{
     error::{annotate, ip_addr, ip_addr_named, End},
     op::Connect,
     resolve::{describe, resolve, ToSocketAddrs},
-    stream::{impl_read, impl_write, into_owned_fd, ReadState, WriteState},
+    stream::{impl_read, impl_write, into_owned_fd, ReadState, RecvMode, WriteState},
 };
 use coring_runtime::{fd::SharedFd, op::Op};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -41,7 +41,7 @@ impl TcpStream {
     pub(crate) fn from_parts(fd: OwnedFd, peer: Rc<str>) -> TcpStream {
         let fd = SharedFd::new(fd);
         TcpStream {
-            rd: ReadState::new(fd.clone(), peer.clone()),
+            rd: ReadState::new(fd.clone(), peer.clone(), RecvMode::Multishot),
             wr: WriteState::new(fd, peer),
         }
     }

@@ -6,7 +6,7 @@ use super::{label, path_addr, unix_addr};
 use crate::{
     error::annotate,
     op::Connect,
-    stream::{impl_read, impl_write, into_owned_fd, ReadState, WriteState},
+    stream::{impl_read, impl_write, into_owned_fd, ReadState, RecvMode, WriteState},
 };
 use coring_runtime::{fd::SharedFd, op::Op};
 use socket2::{Domain, SockRef, Socket, Type};
@@ -44,7 +44,7 @@ impl UnixStream {
     pub(crate) fn from_parts(fd: OwnedFd, peer: Rc<str>) -> UnixStream {
         let fd = SharedFd::new(fd);
         UnixStream {
-            rd: ReadState::new(fd.clone(), peer.clone()),
+            rd: ReadState::new(fd.clone(), peer.clone(), RecvMode::Single),
             wr: WriteState::new(fd, peer),
         }
     }
