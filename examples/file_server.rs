@@ -18,8 +18,11 @@
 use coring::fs::File;
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{Builder, Cores};
+use futures::io::AsyncBufReadExt;
 use std::{
+    future::Future,
     io,
+    net::SocketAddr,
     path::{Component, Path, PathBuf},
     rc::Rc,
     time::{Duration, Instant},
@@ -101,11 +104,7 @@ fn main() -> io::Result<()> {
                     }
                 };
                 let root = root.clone();
-                drop(coring::spawn(async move {
-                    if let Err(e) = serve(stream, &root).await {
-                        tracing::debug!(%peer, error = %e, "connection ended");
-                    }
-                }));
+                drop(coring::spawn(serve(stream, peer, root)));
             }
             #[allow(unreachable_code)]
             Ok::<(), io::Error>(())
@@ -120,70 +119,197 @@ fn main() -> io::Result<()> {
 
 /// Serves requests on one connection until the client closes it or asks
 /// to.
-async fn serve(mut stream: TcpStream, root: &Path) -> io::Result<()> {
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+///
+/// Kept small while idle (about 1 KiB per keep-alive connection in all):
+/// waiting for a request holds no buffer (`fill_buf` hands out bytes where
+/// the runtime's buffer ring received them; only a head split across
+/// packets is copied into `partial`), and the response's larger state is
+/// boxed only while a response is being sent.
+///
+/// (A plain `fn` returning an `async move` block that uses the stream in
+/// place: an `async fn` taking the stream by value, or a block that moves
+/// it into a local, keeps a second copy of it in the task.)
+fn serve(mut stream: TcpStream, peer: SocketAddr, root: Rc<PathBuf>) -> impl Future<Output = ()> {
+    async move {
+        if let Err(e) = serve_requests(&mut stream, &root).await {
+            tracing::debug!(%peer, error = %e, "connection ended");
+        }
+    }
+}
+
+async fn serve_requests(stream: &mut TcpStream, root: &Path) -> io::Result<()> {
+    // Head and body go out as two sends: without this each response would
+    // wait for the client's delayed ACK (Nagle).
+    let _ = stream.set_nodelay(true);
+    let mut partial: Vec<u8> = Vec::new();
     loop {
-        // Read until a full request head is buffered, within HEAD_TIMEOUT.
-        let deadline = Instant::now() + HEAD_TIMEOUT;
-        let mut scanned = 0;
-        let head_len = loop {
-            if let Some(n) = find_head_end(&buf, scanned) {
-                break n;
-            }
-            scanned = buf.len();
-            if buf.len() >= MAX_HEAD {
-                respond_simple(&mut stream, 431, "Request Header Fields Too Large", false).await?;
-                return Ok(());
-            }
-            let spare = Vec::with_capacity(4096);
-            let Ok((res, chunk)) = coring::time::timeout_at(deadline, stream.read(spare)).await
-            else {
-                return Ok(()); // idle or too slow: close
-            };
-            if res? == 0 {
-                return Ok(()); // the client closed the connection
-            }
-            buf.extend_from_slice(&chunk);
-        };
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        let parsed = req.parse(&buf[..head_len]);
-        // httparse also accepts bare-LF line ends, so the head may end
-        // before the CRLFCRLF found above: what it consumed is the request.
-        let Ok(httparse::Status::Complete(used)) = parsed else {
-            respond_simple(&mut stream, 400, "Bad Request", false).await?;
-            return Ok(());
-        };
-        if has_body(&req) {
-            // GET and HEAD take no body, and reading past one we do not
-            // parse would treat its bytes as the next request.
-            respond_simple(&mut stream, 400, "Bad Request", false).await?;
-            return Ok(());
-        }
-        let keep_alive = keep_alive(&req);
-        let method = req.method.unwrap_or("").to_string();
-        let target = req.path.unwrap_or("/").to_string();
-        buf.drain(..used);
-        let head_only = match method.as_str() {
-            "GET" => false,
-            "HEAD" => true,
-            _ => {
-                respond_simple(&mut stream, 405, "Method Not Allowed", keep_alive).await?;
-                if keep_alive {
-                    continue;
-                }
+        let req = match read_head(stream, &mut partial).await? {
+            Next::Request(req) => req,
+            Next::Close => return Ok(()),
+            Next::Refuse(code, reason) => {
+                Box::pin(respond_simple(stream, code, reason, false)).await?;
                 return Ok(());
             }
         };
-        match resolve(root, &target) {
-            Target::Forbidden => respond_simple(&mut stream, 403, "Forbidden", keep_alive).await?,
-            Target::Missing => respond_simple(&mut stream, 404, "Not Found", keep_alive).await?,
-            Target::File(path) => send_file(&mut stream, &path, head_only, keep_alive).await?,
-        }
+        let keep_alive = req.keep_alive;
+        Box::pin(respond(stream, root, req)).await?;
         if !keep_alive {
             return Ok(());
         }
     }
+}
+
+/// What a request head asked for.
+struct Request {
+    method: Method,
+    target: String,
+    keep_alive: bool,
+}
+
+enum Method {
+    Get,
+    Head,
+    Other,
+}
+
+/// How a request head parsed.
+enum Head {
+    /// More bytes are needed.
+    Partial,
+    /// Not HTTP, or a request with a body (refused: GET and HEAD take
+    /// none, and reading past one we do not parse would treat its bytes
+    /// as the next request).
+    Bad,
+    /// A request, and how many bytes its head took.
+    Complete(Request, usize),
+}
+
+/// Parses one request head from the start of `buf` (CRLF or bare-LF line
+/// ends, as httparse accepts).
+fn parse_head(buf: &[u8]) -> Head {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Partial) => Head::Partial,
+        Err(_) => Head::Bad,
+        Ok(httparse::Status::Complete(_)) if has_body(&req) => Head::Bad,
+        Ok(httparse::Status::Complete(used)) => {
+            let method = match req.method {
+                Some("GET") => Method::Get,
+                Some("HEAD") => Method::Head,
+                _ => Method::Other,
+            };
+            let request = Request {
+                method,
+                target: req.path.unwrap_or("/").to_string(),
+                keep_alive: keep_alive(&req),
+            };
+            Head::Complete(request, used)
+        }
+    }
+}
+
+/// What to do after waiting for a request head.
+enum Next {
+    Request(Request),
+    /// The client closed, or went idle (or was too slow) for HEAD_TIMEOUT.
+    Close,
+    /// Answer with this status, then close.
+    Refuse(u16, &'static str),
+}
+
+/// Waits for the next request head, within HEAD_TIMEOUT. (It awaits
+/// nothing but the stream, so the connection's future stays small.)
+async fn read_head(stream: &mut TcpStream, partial: &mut Vec<u8>) -> io::Result<Next> {
+    let deadline = Instant::now() + HEAD_TIMEOUT;
+    loop {
+        let Ok(chunk) = coring::time::timeout_at(deadline, stream.fill_buf()).await else {
+            return Ok(Next::Close);
+        };
+        let chunk = chunk?;
+        if chunk.is_empty() {
+            return Ok(Next::Close);
+        }
+        let parsed = if partial.is_empty() {
+            // The usual case: the whole head is in one received chunk.
+            parse_head(chunk)
+        } else {
+            partial.extend_from_slice(chunk);
+            parse_head(partial)
+        };
+        let chunk_len = chunk.len();
+        match parsed {
+            Head::Complete(req, used) => {
+                if partial.is_empty() {
+                    stream.consume_unpin(used);
+                } else {
+                    // What follows the head in `partial` came from this
+                    // chunk: leave it unconsumed for the next request.
+                    let rest = partial.len() - used;
+                    stream.consume_unpin(chunk_len - rest);
+                    *partial = Vec::new();
+                }
+                return Ok(Next::Request(req));
+            }
+            Head::Bad => return Ok(Next::Refuse(400, "Bad Request")),
+            Head::Partial => {
+                if partial.is_empty() {
+                    partial.extend_from_slice(chunk);
+                }
+                stream.consume_unpin(chunk_len);
+                if partial.len() >= MAX_HEAD {
+                    return Ok(Next::Refuse(431, "Request Header Fields Too Large"));
+                }
+            }
+        }
+    }
+}
+
+/// Answers one request.
+async fn respond(stream: &mut TcpStream, root: &Path, req: Request) -> io::Result<()> {
+    let keep_alive = req.keep_alive;
+    let head_only = match req.method {
+        Method::Get => false,
+        Method::Head => true,
+        Method::Other => {
+            return respond_simple(stream, 405, "Method Not Allowed", keep_alive).await;
+        }
+    };
+    match resolve(root, &req.target) {
+        Ok(path) => send_file(stream, &path, head_only, keep_alive).await,
+        Err(e) => respond_error(stream, &e, keep_alive).await,
+    }
+}
+
+/// The OS error behind `e`, also when coring wrapped it with the path.
+fn errno(e: &io::Error) -> Option<i32> {
+    let mut err: &(dyn std::error::Error + 'static) = e.get_ref()?;
+    loop {
+        if let Some(os) = err
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
+            return Some(os);
+        }
+        err = err.source()?;
+    }
+}
+
+/// Answers with the status that fits an error finding or opening a file.
+async fn respond_error(stream: &mut TcpStream, e: &io::Error, keep_alive: bool) -> io::Result<()> {
+    let (code, reason) = match e.raw_os_error().or_else(|| errno(e)) {
+        Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => (404, "Not Found"),
+        Some(libc::EACCES | libc::EPERM) => (403, "Forbidden"),
+        // Out of fds or file table: a moment later it may work.
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => (503, "Service Unavailable"),
+        _ if e.kind() == io::ErrorKind::NotFound => (404, "Not Found"),
+        _ if e.kind() == io::ErrorKind::PermissionDenied => (403, "Forbidden"),
+        _ => (500, "Internal Server Error"),
+    };
+    if code >= 500 {
+        tracing::warn!(error = %e, code, "request failed");
+    }
+    respond_simple(stream, code, reason, keep_alive).await
 }
 
 /// Whether the request announces a body (a non-zero `Content-Length` or
@@ -208,9 +334,12 @@ async fn send_file(
 ) -> io::Result<()> {
     let file = match File::open(path).await {
         Ok(f) => f,
-        Err(_) => return respond_simple(stream, 404, "Not Found", keep_alive).await,
+        Err(e) => return respond_error(stream, &e, keep_alive).await,
     };
-    let meta = file.metadata().await?;
+    let meta = match file.metadata().await {
+        Ok(m) => m,
+        Err(e) => return respond_error(stream, &e, keep_alive).await,
+    };
     if !meta.is_file() {
         return respond_simple(stream, 404, "Not Found", keep_alive).await;
     }
@@ -262,16 +391,6 @@ async fn respond_simple(
     res
 }
 
-/// Where the request head in `buf` ends (after CRLFCRLF), looking only at
-/// bytes from `from` on (minus three, for a CRLFCRLF split across reads).
-fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let start = from.saturating_sub(3);
-    buf[start..]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| start + i + 4)
-}
-
 fn keep_alive(req: &httparse::Request<'_, '_>) -> bool {
     let conn = req
         .headers
@@ -286,47 +405,33 @@ fn keep_alive(req: &httparse::Request<'_, '_>) -> bool {
     }
 }
 
-/// What a request target names.
-enum Target {
-    File(PathBuf),
-    Missing,
-    /// Outside the root (`..`, a symlink leading out), a dotfile, or
-    /// undecodable.
-    Forbidden,
-}
-
 /// Maps a request target to a file under `root` (which is canonical).
-fn resolve(root: &Path, target: &str) -> Target {
+/// Outside the root (`..`, a symlink leading out), a dotfile, or an
+/// undecodable target is `PermissionDenied` (403); a missing file is the
+/// lookup's own error (404, or 503 when out of fds).
+fn resolve(root: &Path, target: &str) -> io::Result<PathBuf> {
+    let forbidden = || io::Error::from(io::ErrorKind::PermissionDenied);
     let path = target.split(['?', '#']).next().unwrap_or("/");
-    let Some(decoded) = percent_decode(path) else {
-        return Target::Forbidden;
-    };
+    let decoded = percent_decode(path).ok_or_else(forbidden)?;
     let mut out = root.to_path_buf();
     for comp in Path::new(&decoded).components() {
         match comp {
-            Component::Normal(c) if c.to_string_lossy().starts_with('.') => {
-                return Target::Forbidden
-            }
+            Component::Normal(c) if c.to_string_lossy().starts_with('.') => return Err(forbidden()),
             Component::Normal(c) => out.push(c),
             Component::RootDir | Component::CurDir => {}
-            Component::ParentDir | Component::Prefix(_) => return Target::Forbidden,
+            Component::ParentDir | Component::Prefix(_) => return Err(forbidden()),
         }
     }
     // Symlinks may point anywhere: serve only what really lies under the
     // root. (Blocking metadata calls; fine for a local tree.)
-    let Ok(mut real) = std::fs::canonicalize(&out) else {
-        return Target::Missing;
-    };
+    let mut real = std::fs::canonicalize(&out)?;
     if real.is_dir() {
-        match std::fs::canonicalize(real.join("index.html")) {
-            Ok(index) => real = index,
-            Err(_) => return Target::Missing,
-        }
+        real = std::fs::canonicalize(real.join("index.html"))?;
     }
     if real.starts_with(root) {
-        Target::File(real)
+        Ok(real)
     } else {
-        Target::Forbidden
+        Err(forbidden())
     }
 }
 

@@ -25,6 +25,11 @@ struct Server {
 
 impl Server {
     fn start(name: &str) -> Server {
+        Server::start_with(name, None)
+    }
+
+    /// Starts the server, with its fd limit set to `nofile` if given.
+    fn start_with(name: &str, nofile: Option<u64>) -> Server {
         let root =
             std::env::temp_dir().join(format!("coring-fileserver-{name}-{}", std::process::id()));
         std::fs::create_dir_all(root.join("sub")).unwrap();
@@ -38,13 +43,30 @@ impl Server {
             "{} missing: cargo test builds examples",
             bin.display()
         );
-        let mut child = Command::new(bin)
-            .args(["0", "--dir"])
+        let mut cmd = Command::new(bin);
+        cmd.args(["0", "--dir"])
             .arg(&root)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::null());
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            // SAFETY: setrlimit is async-signal-safe and reads a valid
+            // rlimit; it runs in the child between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = cmd.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -228,4 +250,44 @@ fn sigterm_makes_the_server_exit_zero() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Request heads with bare-LF line ends (which HTTP parsers accept) are
+/// answered at once, not after the 30 s head timeout.
+#[test]
+fn bare_lf_request_heads_are_answered_at_once() {
+    let s = Server::start("barelf");
+    let mut c = s.connect();
+    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    c.write_all(b"GET /hello.txt HTTP/1.1\nHost: x\n\nGET /missing HTTP/1.1\n\n")
+        .unwrap();
+    let mut r = BufReader::new(c);
+    let (code, _, body) = read_response(&mut r, false);
+    assert_eq!((code, body.as_slice()), (200, b"hello coring\n".as_slice()));
+    assert_eq!(read_response(&mut r, false).0, 404);
+}
+
+/// A file that exists but cannot be opened because the server ran out of
+/// fds is a 503 (try again), never a 404.
+#[test]
+fn out_of_fds_is_503_not_404() {
+    let s = Server::start_with("emfile", Some(48));
+    let mut first = BufReader::new(s.connect());
+    let req = b"GET /hello.txt HTTP/1.1\r\n\r\n";
+    first.get_mut().write_all(req).unwrap();
+    assert_eq!(read_response(&mut first, false).0, 200);
+    // Use up the server's fds with idle connections (the rest wait in the
+    // listen queue).
+    let idle: Vec<_> = (0..64).map(|_| s.connect()).collect();
+    let start = Instant::now();
+    let code = loop {
+        first.get_mut().write_all(req).unwrap();
+        let (code, _, _) = read_response(&mut first, false);
+        if code != 200 || start.elapsed() > Duration::from_secs(3) {
+            break code;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, 503, "an existing file without fds to open it");
+    drop(idle);
 }

@@ -34,7 +34,8 @@ pub(crate) fn into_owned_fd(
     })
 }
 
-/// Owned-buffer reads and `AsyncRead` for a type with a `ReadState` field.
+/// Owned-buffer reads, `AsyncRead` and `AsyncBufRead` for a type with a
+/// `ReadState` field.
 macro_rules! impl_read {
     ($ty:ty, $field:ident) => {
         impl $ty {
@@ -77,6 +78,26 @@ macro_rules! impl_read {
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 self.get_mut().$field.poll_read(cx, buf)
+            }
+        }
+
+        /// Reads without a buffer of the caller's: `fill_buf` hands out the
+        /// received bytes where they landed (in the runtime's buffer ring),
+        /// so a stream waiting for data holds no buffer at all.
+        impl futures::io::AsyncBufRead for $ty {
+            fn poll_fill_buf(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<&[u8]>> {
+                let this = self.get_mut();
+                futures::ready!(this.$field.poll_fill(cx))?;
+                std::task::Poll::Ready(Ok(this.$field.available()))
+            }
+
+            fn consume(self: std::pin::Pin<&mut Self>, amt: usize) {
+                let rd = &mut self.get_mut().$field;
+                let amt = amt.min(rd.available().len());
+                rd.consume(amt);
             }
         }
     };
