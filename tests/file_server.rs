@@ -1,6 +1,7 @@
 //! The `file_server` example, run as a real process: GET, HEAD, 404, 403,
 //! keep-alive with pipelined requests, a large body sent by splice, and
-//! SIGTERM ending it with exit status 0.
+//! SIGTERM ending it with exit status 0 (tests/drain.rs covers the drain
+//! in detail).
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -25,6 +26,11 @@ struct Server {
 
 impl Server {
     fn start(name: &str) -> Server {
+        Server::start_with(name, &[])
+    }
+
+    /// `start` with more command-line arguments.
+    fn start_with(name: &str, extra: &[&str]) -> Server {
         let root =
             std::env::temp_dir().join(format!("coring-fileserver-{name}-{}", std::process::id()));
         std::fs::create_dir_all(root.join("sub")).unwrap();
@@ -41,6 +47,7 @@ impl Server {
         let mut child = Command::new(bin)
             .args(["0", "--dir"])
             .arg(&root)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -210,7 +217,9 @@ fn keep_alive_serves_pipelined_requests_on_one_connection() {
 
 #[test]
 fn sigterm_makes_the_server_exit_zero() {
-    let mut s = Server::start("sigterm");
+    // serve() does not close idle keep-alive connections on shutdown yet,
+    // so the idle one below holds the drain until the grace deadline.
+    let mut s = Server::start_with("sigterm", &["--grace-ms", "1000"]);
     // A connection is open and idle when the signal arrives.
     let _idle = s.connect();
     assert_eq!(get(&s, "GET /hello.txt HTTP/1.1\r\n\r\n").0, 200);
