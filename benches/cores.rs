@@ -33,7 +33,8 @@ fn coring_round(native: bool) -> Duration {
         .shutdown_on_signals(false)
         .run(move |core| async move {
             if core.index != 0 {
-                coring::time::sleep(Duration::from_secs(3600)).await;
+                // Until core 0 shuts the run down.
+                shutdown_handle().wait().await;
                 return None;
             }
             let t = Instant::now();

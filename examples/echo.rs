@@ -4,19 +4,29 @@
 //! port 7878, 1 core), then e.g.
 //! `cargo run --release --example echo_client -- 127.0.0.1:7878`.
 //! With `--cores` every core runs its own accept loop on its own
-//! `SO_REUSEPORT` listener. SIGINT/SIGTERM stop it gracefully (exit 0).
+//! `SO_REUSEPORT` listener. SIGINT/SIGTERM shut it down gracefully: the
+//! listeners close, each connection is closed once it has echoed what it
+//! read, and the process exits 0 (a second signal stops at once).
 
 use coring::buf::IoBuf;
 use coring::net::{TcpListener, TcpStream};
-use coring::runtime::{Builder, Cores};
-use futures::StreamExt;
-use std::io;
+use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
+use futures::{
+    future::{select, Either},
+    StreamExt,
+};
+use std::{io, pin::pin};
 
-async fn echo(mut conn: TcpStream) {
+async fn echo(mut conn: TcpStream, mut draining: Draining) {
     let _ = conn.set_nodelay(true);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let (res, b) = conn.read(buf).await;
+        // Waiting for the next message is where a shutdown closes the
+        // connection; a message already read is echoed first.
+        let (res, b) = match select(&mut draining, pin!(conn.read(buf))).await {
+            Either::Left(((), _)) => return,
+            Either::Right((read, _)) => read,
+        };
         let n = match res {
             Ok(0) => return,
             Ok(n) => n,
@@ -55,7 +65,7 @@ fn parse_args() -> io::Result<(u16, Cores)> {
 
 fn main() -> io::Result<()> {
     let (port, cores) = parse_args()?;
-    // One copy of this future per core; SIGINT/SIGTERM stop them all.
+    // One copy of this future per core; SIGINT/SIGTERM shut them all down.
     let outputs = Builder::new().cores(cores).run(move |core| async move {
         // Each core has its own SO_REUSEPORT listener on the same port (with
         // port 0, the one the first core got); the kernel spreads connections.
@@ -63,12 +73,16 @@ fn main() -> io::Result<()> {
         if core.index == 0 {
             println!("echo server listening on {}", listener.local_addr()?);
         }
+        let shutdown = shutdown_handle();
+        let mut draining = shutdown.wait();
         let mut incoming = listener.incoming();
-        while let Some(conn) = incoming.next().await {
-            coring::spawn(echo(conn?));
+        // Accept until shutdown begins; the runtime then waits for the
+        // connection tasks (up to the grace period).
+        while let Either::Left((Some(conn), _)) = select(incoming.next(), &mut draining).await {
+            coring::spawn(echo(conn?, shutdown.wait()));
         }
         Ok::<(), io::Error>(())
     })?;
-    // `None`: the core was stopped by a signal.
+    // `None`: the core was stopped hard (second signal or deadline).
     outputs.into_iter().flatten().collect()
 }

@@ -9,21 +9,27 @@
 //! server's waiting for it (also the keep-alive idle limit), and every
 //! 16 MiB of a body must be taken by the client within 60 s.
 //!
-//! Run: `cargo run --release --example file_server -- [PORT] [--dir DIR] [--cores N|all]`
-//! (defaults: port 8080, the current directory, 1 core). With more than one
-//! core every core binds its own `SO_REUSEPORT` listener, so the kernel
-//! spreads connections without a shared accept queue. SIGINT/SIGTERM stop
-//! it gracefully (exit 0).
+//! Run: `cargo run --release --example file_server -- [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS]`
+//! (defaults: port 8080, the current directory, 1 core, 30 s grace). With
+//! more than one core every core binds its own `SO_REUSEPORT` listener, so
+//! the kernel spreads connections without a shared accept queue.
+//!
+//! SIGINT/SIGTERM shut it down gracefully: the listeners close at once (new
+//! connections are refused), responses in flight are finished within the
+//! grace period, then the process exits 0. At the end of the grace period,
+//! or on a second signal, connections still open are cut.
 
 use coring::fs::File;
 use coring::net::{TcpListener, TcpStream};
-use coring::runtime::{Builder, Cores};
+use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
+use futures::future::{select, Either};
 use futures::io::AsyncBufReadExt;
 use std::{
     future::Future,
     io,
     net::SocketAddr,
     path::{Component, Path, PathBuf},
+    pin::pin,
     rc::Rc,
     time::{Duration, Instant},
 };
@@ -35,18 +41,21 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// to accept them.
 const SEND_CHUNK: u64 = 16 << 20;
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
-const USAGE: &str = "usage: file_server [PORT] [--dir DIR] [--cores N|all]";
+const USAGE: &str = "usage: file_server [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS]";
 
 struct Config {
     port: u16,
     root: PathBuf,
     cores: Cores,
+    /// How long a shutdown waits for responses in flight.
+    grace: Duration,
 }
 
 fn parse_args() -> Result<Config, String> {
     let mut port = 8080;
     let mut root = PathBuf::from(".");
     let mut cores = Cores::Count(1);
+    let mut grace = Duration::from_secs(30);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -55,6 +64,13 @@ fn parse_args() -> Result<Config, String> {
                 let v = args.next().ok_or("--cores needs N or all")?;
                 cores = Cores::parse(&v).map_err(|e| e.to_string())?;
             }
+            "--grace-ms" => {
+                let v = args.next().ok_or("--grace-ms needs milliseconds")?;
+                let ms = v
+                    .parse()
+                    .map_err(|_| format!("--grace-ms {v:?}: not a number"))?;
+                grace = Duration::from_millis(ms);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -62,7 +78,12 @@ fn parse_args() -> Result<Config, String> {
             p => port = p.parse().map_err(|_| format!("not a port: {p}\n{USAGE}"))?,
         }
     }
-    Ok(Config { port, root, cores })
+    Ok(Config {
+        port,
+        root,
+        cores,
+        grace,
+    })
 }
 
 fn main() -> io::Result<()> {
@@ -82,7 +103,9 @@ fn main() -> io::Result<()> {
     let root = std::fs::canonicalize(&config.root)
         .map_err(|e| io::Error::new(e.kind(), format!("--dir {}: {e}", config.root.display())))?;
     let port = config.port;
-    let outputs = Builder::new().cores(config.cores).run(move |core| {
+    let mut builder = Builder::new();
+    builder.cores(config.cores).shutdown_grace(config.grace);
+    let outputs = builder.run(move |core| {
         let root = root.clone();
         async move {
             // One SO_REUSEPORT listener per core; with port 0 all cores
@@ -94,8 +117,15 @@ fn main() -> io::Result<()> {
                 println!("listening on {addr}, serving {}", root.display());
             }
             let root = Rc::new(root);
+            let mut draining = shutdown_handle().wait();
             loop {
-                let (stream, peer) = match listener.accept().await {
+                let accepted = match select(pin!(listener.accept()), &mut draining).await {
+                    Either::Left((accepted, _)) => accepted,
+                    // Shutdown began: stop accepting (the listener closes
+                    // here); the runtime waits for the connection tasks.
+                    Either::Right(((), _)) => break,
+                };
+                let (stream, peer) = match accepted {
                     Ok(conn) => conn,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -106,7 +136,6 @@ fn main() -> io::Result<()> {
                 let root = root.clone();
                 drop(coring::spawn(serve(stream, peer, root)));
             }
-            #[allow(unreachable_code)]
             Ok::<(), io::Error>(())
         }
     })?;
@@ -129,6 +158,7 @@ fn main() -> io::Result<()> {
 /// (A plain `fn` returning an `async move` block that uses the stream in
 /// place: an `async fn` taking the stream by value, or a block that moves
 /// it into a local, keeps a second copy of it in the task.)
+#[allow(clippy::manual_async_fn)] // on purpose: see above
 fn serve(mut stream: TcpStream, peer: SocketAddr, root: Rc<PathBuf>) -> impl Future<Output = ()> {
     async move {
         if let Err(e) = serve_requests(&mut stream, &root).await {
@@ -142,8 +172,9 @@ async fn serve_requests(stream: &mut TcpStream, root: &Path) -> io::Result<()> {
     // wait for the client's delayed ACK (Nagle).
     let _ = stream.set_nodelay(true);
     let mut partial: Vec<u8> = Vec::new();
+    let mut draining = shutdown_handle().wait();
     loop {
-        let req = match read_head(stream, &mut partial).await? {
+        let mut req = match read_head(stream, &mut partial, &mut draining).await? {
             Next::Request(req) => req,
             Next::Close => return Ok(()),
             Next::Refuse(code, reason) => {
@@ -151,6 +182,8 @@ async fn serve_requests(stream: &mut TcpStream, root: &Path) -> io::Result<()> {
                 return Ok(());
             }
         };
+        // Draining: finish this response, then close.
+        req.keep_alive &= !coring::runtime::is_shutting_down();
         let keep_alive = req.keep_alive;
         Box::pin(respond(stream, root, req)).await?;
         if !keep_alive {
@@ -218,12 +251,26 @@ enum Next {
     Refuse(u16, &'static str),
 }
 
-/// Waits for the next request head, within HEAD_TIMEOUT. (It awaits
+/// Waits for the next request head, within HEAD_TIMEOUT. A connection
+/// with no request under way closes as soon as shutdown begins. (It awaits
 /// nothing but the stream, so the connection's future stays small.)
-async fn read_head(stream: &mut TcpStream, partial: &mut Vec<u8>) -> io::Result<Next> {
+async fn read_head(
+    stream: &mut TcpStream,
+    partial: &mut Vec<u8>,
+    draining: &mut Draining,
+) -> io::Result<Next> {
     let deadline = Instant::now() + HEAD_TIMEOUT;
     loop {
-        let Ok(chunk) = coring::time::timeout_at(deadline, stream.fill_buf()).await else {
+        let wait = coring::time::timeout_at(deadline, stream.fill_buf());
+        let waited = if partial.is_empty() {
+            match select(pin!(wait), &mut *draining).await {
+                Either::Left((waited, _)) => waited,
+                Either::Right(((), _)) => return Ok(Next::Close),
+            }
+        } else {
+            wait.await
+        };
+        let Ok(chunk) = waited else {
             return Ok(Next::Close);
         };
         let chunk = chunk?;

@@ -6,12 +6,17 @@
 //! (defaults: port 8080, 1 core), then
 //! `wrk -t1 -c64 -d10s http://127.0.0.1:8080/`. With `--cores` every core
 //! runs its own accept loop on its own `SO_REUSEPORT` listener.
-//! SIGINT/SIGTERM stop it gracefully (exit 0).
+//! SIGINT/SIGTERM shut it down gracefully: the listeners close, each
+//! connection is closed after the responses to what it already sent, and
+//! the process exits 0 (a second signal stops at once).
 
 use coring::net::{TcpListener, TcpStream};
-use coring::runtime::{Builder, Cores};
-use futures::StreamExt;
-use std::io;
+use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
+use futures::{
+    future::{select, Either},
+    StreamExt,
+};
+use std::{io, pin::pin};
 
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!";
@@ -47,12 +52,17 @@ fn respond(input: &[u8], out: &mut Vec<u8>) -> (usize, bool) {
     }
 }
 
-async fn serve(mut conn: TcpStream) -> io::Result<()> {
+async fn serve(mut conn: TcpStream, mut draining: Draining) -> io::Result<()> {
     let mut input: Vec<u8> = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(16 * 1024);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let (res, b) = conn.read(buf).await;
+        // Every complete request read so far has been answered: a shutdown
+        // closes the connection here, between requests.
+        let (res, b) = match select(&mut draining, pin!(conn.read(buf))).await {
+            Either::Left(((), _)) => return Ok(()),
+            Either::Right((read, _)) => read,
+        };
         buf = b;
         let n = res?;
         if n == 0 {
@@ -99,7 +109,7 @@ fn parse_args() -> io::Result<(u16, Cores)> {
 
 fn main() -> io::Result<()> {
     let (port, cores) = parse_args()?;
-    // One copy of this future per core; SIGINT/SIGTERM stop them all.
+    // One copy of this future per core; SIGINT/SIGTERM shut them all down.
     let outputs = Builder::new().cores(cores).run(move |core| async move {
         // Each core has its own SO_REUSEPORT listener on the same port (with
         // port 0, the one the first core got); the kernel spreads connections.
@@ -107,18 +117,23 @@ fn main() -> io::Result<()> {
         if core.index == 0 {
             println!("http_hello listening on {}", listener.local_addr()?);
         }
+        let shutdown = shutdown_handle();
+        let mut draining = shutdown.wait();
         let mut incoming = listener.incoming();
-        while let Some(conn) = incoming.next().await {
+        // Accept until shutdown begins; the runtime then waits for the
+        // connection tasks (up to the grace period).
+        while let Either::Left((Some(conn), _)) = select(incoming.next(), &mut draining).await {
             let conn = conn?;
             conn.set_nodelay(true)?;
+            let draining = shutdown.wait();
             coring::spawn(async move {
-                if let Err(e) = serve(conn).await {
+                if let Err(e) = serve(conn, draining).await {
                     tracing::debug!("connection: {e}");
                 }
             });
         }
         Ok::<(), io::Error>(())
     })?;
-    // `None`: the core was stopped by a signal.
+    // `None`: the core was stopped hard (second signal or deadline).
     outputs.into_iter().flatten().collect()
 }

@@ -5,6 +5,7 @@ mod common;
 use coring::runtime::{
     core_count, core_id, core_stats,
     fd::SharedFd,
+    is_shutting_down,
     launcher::{allowed_cpus, CoreInfo},
     op::{Op, Read},
     ring::setup_ring,
@@ -162,8 +163,8 @@ fn cross_core_channel_passes_a_million_messages_in_order() {
         .run(|core| async move {
             if core.index != 0 {
                 // A core ends when its main future does; stay up until core 0
-                // stops everyone.
-                coring::time::sleep(Duration::from_secs(3600)).await;
+                // shuts everyone down.
+                shutdown_handle().wait().await;
                 return None;
             }
             let (tx, mut rx) = coring::runtime::channel::channel::<u64>(1024);
@@ -260,8 +261,9 @@ fn a_core_panicking_while_starting_fails_startup_instead_of_hanging() {
     assert!(msg.contains("injected set-up panic"), "{msg}");
 }
 
+/// `shutdown_now` (as at the end of a drain) drops every task at once.
 #[test]
-fn shutdown_with_1000_ops_in_flight_per_core_is_prompt() {
+fn shutdown_now_with_1000_ops_in_flight_per_core_is_prompt() {
     let start = Arc::new(std::sync::Mutex::new(None::<Instant>));
     let s = start.clone();
     let outs = Builder::new()
@@ -291,7 +293,7 @@ fn shutdown_with_1000_ops_in_flight_per_core_is_prompt() {
                         assert!(st.ops_in_flight >= 1000, "core {i}: {st:?}");
                     }
                     *s.lock().unwrap() = Some(Instant::now());
-                    shutdown_handle().shutdown();
+                    shutdown_handle().shutdown_now();
                 }
                 // Never finishes on its own.
                 coring::time::sleep(Duration::from_secs(3600)).await;
@@ -309,9 +311,13 @@ fn shutdown_with_1000_ops_in_flight_per_core_is_prompt() {
 
 #[test]
 fn a_panicking_core_stops_the_others_and_reports() {
+    // The panic starts the drain of the others; this one ignores it and is
+    // stopped at the deadline.
+    let start = Instant::now();
     let err = Builder::new()
         .cores(two_or_fewer())
         .shutdown_on_signals(false)
+        .shutdown_grace(Duration::from_millis(200))
         .run(|core| async move {
             if core.index == 0 {
                 panic!("core zero fails");
@@ -323,6 +329,124 @@ fn a_panicking_core_stops_the_others_and_reports() {
         err.to_string().contains("core 0 panicked: core zero fails"),
         "{err}"
     );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+// ---- Drain, without signals -----------------------------------------------
+
+/// `shutdown()` resolves every `wait()` (on cores and on other threads);
+/// each core's main future returns, and the core then waits for the tasks
+/// it spawned before `run` returns the outputs.
+#[test]
+fn shutdown_waits_for_spawned_tasks_after_the_main_future_returns() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let n = match two_or_fewer() {
+        Cores::Count(n) => n,
+        _ => unreachable!(),
+    };
+    let finished = Arc::new(AtomicUsize::new(0));
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let handle: coring::runtime::ShutdownHandle = handle_rx.recv().unwrap();
+        futures::executor::block_on(handle.wait());
+        handle.is_shutdown()
+    });
+    let f = finished.clone();
+    let start = Instant::now();
+    let outs = Builder::new()
+        .cores(Cores::Count(n))
+        .shutdown_on_signals(false)
+        .run(move |core| {
+            let (f, handle_tx) = (f.clone(), handle_tx.clone());
+            async move {
+                // In-flight work that is not told about the shutdown.
+                drop(coring::spawn(async move {
+                    coring::time::sleep(Duration::from_millis(300)).await;
+                    f.fetch_add(1, SeqCst);
+                }));
+                if core.index == 0 {
+                    assert!(!is_shutting_down());
+                    handle_tx.send(shutdown_handle()).unwrap();
+                    coring::time::sleep(Duration::from_millis(20)).await;
+                    shutdown_handle().shutdown();
+                }
+                shutdown_handle().wait().await;
+                assert!(is_shutting_down());
+                core.index
+            }
+        })
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(outs, (0..n).map(Some).collect::<Vec<_>>());
+    assert_eq!(
+        finished.load(SeqCst),
+        n,
+        "a task was dropped, not waited for"
+    );
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(waiter.join().unwrap(), "wait() on another thread");
+}
+
+/// The grace period bounds the drain: a main future that ignores the
+/// shutdown is dropped (`None`), and so are tasks of a core whose main
+/// future returned (`Some`).
+#[test]
+fn the_deadline_drops_main_futures_and_tasks_still_running() {
+    struct SetOnDrop(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    const GRACE: Duration = Duration::from_millis(300);
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d = dropped.clone();
+    let start = Instant::now();
+    let outs = Builder::new()
+        .cores(two_or_fewer())
+        .shutdown_on_signals(false)
+        .shutdown_grace(GRACE)
+        .run(move |core| {
+            let d = d.clone();
+            async move {
+                if core.index == 0 {
+                    let guard = SetOnDrop(d);
+                    drop(coring::spawn(async move {
+                        let _guard = guard;
+                        coring::time::sleep(Duration::from_secs(3600)).await;
+                    }));
+                    shutdown_handle().shutdown();
+                    shutdown_handle().wait().await;
+                    return Some(7);
+                }
+                // Ignores the shutdown.
+                coring::time::sleep(Duration::from_secs(3600)).await;
+                None
+            }
+        })
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(outs[0], Some(Some(7)));
+    assert!(outs[1..].iter().all(Option::is_none), "{outs:?}");
+    assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(took >= GRACE, "{took:?}");
+    assert!(took < GRACE + Duration::from_secs(2), "{took:?}");
+}
+
+#[coring::test]
+async fn a_single_runtime_is_never_shutting_down() {
+    assert!(!is_shutting_down());
+}
+
+#[test]
+#[should_panic(expected = "coring::runtime::is_shutting_down was used outside a coring runtime")]
+fn is_shutting_down_outside_a_runtime_panics_clearly() {
+    is_shutting_down();
 }
 
 #[coring::test(cores = "all")]
@@ -345,15 +469,17 @@ fn launcher_child_entry() {
             if core.index == 0 {
                 println!("\nREADY");
             }
-            coring::time::sleep(Duration::from_secs(30)).await;
+            // Returns once the signal starts the drain.
+            let told = coring::time::timeout(Duration::from_secs(30), shutdown_handle().wait());
+            told.await.is_ok()
         })
         .expect("run");
-    assert!(outs.iter().all(|o| o.is_none()));
+    assert!(outs.iter().all(|o| *o == Some(true)), "{outs:?}");
     println!("STOPPED");
 }
 
 #[test]
-fn sigterm_stops_all_cores_and_exits_zero() {
+fn sigterm_drains_all_cores_and_exits_zero() {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -375,11 +501,16 @@ fn sigterm_stops_all_cores_and_exits_zero() {
         }
         assert!(start.elapsed() < Duration::from_secs(10));
     }
-    // Let the signal task arm its handler.
-    std::thread::sleep(Duration::from_millis(100));
+    // The handlers are armed before any core runs.
     // SAFETY: kill sends a signal to our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let signalled = Instant::now();
     let status = child.wait().unwrap();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(status.success(), "child exit {status:?}, output {rest:?}");
     assert!(rest.iter().any(|l| l.contains("STOPPED")), "{rest:?}");
@@ -396,7 +527,7 @@ fn channel_capacity_one_many_producers_loses_nothing() {
         .shutdown_on_signals(false)
         .run(|core| async move {
             if core.index != 0 {
-                coring::time::sleep(Duration::from_secs(3600)).await;
+                shutdown_handle().wait().await;
                 return None;
             }
             let (tx, rx) = coring::runtime::channel::channel::<(u64, u64)>(1);

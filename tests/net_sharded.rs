@@ -45,8 +45,9 @@ fn connections_spread_over_cores_sharing_one_port() {
                     let (_stream, _) = listener.accept().await.unwrap();
                     counts[core_id()].fetch_add(1, Ordering::SeqCst);
                     if total.fetch_add(1, Ordering::SeqCst) + 1 == CONNS {
-                        // Stop every core; accepts still pending are cancelled.
-                        shutdown_handle().shutdown();
+                        // Stop every core now; accepts still pending are
+                        // cancelled.
+                        shutdown_handle().shutdown_now();
                     }
                 }
             }

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | `entries` | integer literal > 0 | `Builder::entries` (submission queue size) |
 //! | `cq_entries` | integer literal > 0 | `Builder::cq_entries` (completion queue size) |
-//! | `cores` | `"all"` or `"N"` | run the body once per core, one pinned thread and ring each (`Builder::cores(..).run(..)`); SIGINT/SIGTERM stop all cores (under `#[coring::test]` signals are left alone); the function must return `()` or `Result<(), E>` with `E: From<io::Error> + Send` |
+//! | `cores` | `"all"` or `"N"` | run the body once per core, one pinned thread and ring each (`Builder::cores(..).run(..)`); SIGINT/SIGTERM shut all cores down — the first drains, the second stops at once, see `ShutdownHandle` — (under `#[coring::test]` signals are left alone); the function must return `()` or `Result<(), E>` with `E: From<io::Error> + Send` |
 //! | `crate` | string path | the module exposing `Builder`, default `::coring::runtime` |
 #![deny(missing_docs)]
 

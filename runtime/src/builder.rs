@@ -93,10 +93,21 @@ impl Builder {
         self
     }
 
-    /// Whether SIGINT/SIGTERM stop all cores of [`run`](Builder::run)
-    /// gracefully (default: true).
+    /// Whether SIGINT/SIGTERM shut down all cores of [`run`](Builder::run)
+    /// (default: true): the first starts the drain, the next stops at once
+    /// (see [`ShutdownHandle`](crate::ShutdownHandle)).
     pub fn shutdown_on_signals(&mut self, on: bool) -> &mut Self {
         self.launch.shutdown_on_signals = on;
+        self
+    }
+
+    /// How long a shutdown of [`run`](Builder::run) may drain before what
+    /// still runs is dropped (default: 30 s). From the first
+    /// [`ShutdownHandle::shutdown`](crate::ShutdownHandle::shutdown) or
+    /// signal; `Duration::ZERO` stops at once, `Duration::MAX` waits as long
+    /// as it takes (a second signal still stops it).
+    pub fn shutdown_grace(&mut self, grace: Duration) -> &mut Self {
+        self.launch.grace = grace;
         self
     }
 

@@ -47,6 +47,6 @@ pub use executor::{
 /// The `io-uring` crate, re-exported for implementing [`op::OpCode`].
 pub use io_uring;
 pub use launcher::{
-    core_count, core_id, core_stats, run_shared, shutdown_handle, spawn_on, Cores, RemoteHandle,
-    ShutdownHandle,
+    core_count, core_id, core_stats, is_shutting_down, run_shared, shutdown_handle, spawn_on,
+    Cores, Draining, RemoteHandle, ShutdownHandle,
 };

@@ -7,6 +7,10 @@
 //! each listener reads its eventfd through its ring, so a signal wakes a
 //! parked core like any completion.
 //!
+//! The launcher listens the same way without a ring: its thread waits on
+//! the eventfds with `poll(2)` ([`SignalWatch`]), so signals reach a run
+//! whatever its cores are doing.
+//!
 //! Why not `signalfd`: it needs the signal blocked in every thread of the
 //! process, which a library cannot ensure for threads it did not create.
 
@@ -16,10 +20,10 @@ use crate::{
 };
 use std::{
     io,
-    os::fd::{FromRawFd, OwnedFd},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
     sync::{
         atomic::{AtomicBool, AtomicI32, Ordering::SeqCst},
-        Once,
+        Arc, Once,
     },
 };
 
@@ -111,7 +115,7 @@ impl Drop for Claim<'_> {
     }
 }
 
-fn claim(sig: Signal) -> io::Result<(Claim<'static>, SharedFd)> {
+fn claim(sig: Signal) -> io::Result<(Claim<'static>, OwnedFd)> {
     for slot in &SLOTS_BY_SIGNAL[index(sig)] {
         if slot
             .claimed
@@ -144,8 +148,7 @@ fn claim(sig: Signal) -> io::Result<(Claim<'static>, SharedFd)> {
             return Err(context(e, format!("duplicate the {sig:?} eventfd {fd}")));
         }
         // SAFETY: dup is a fresh fd that nothing else owns.
-        let owned = unsafe { OwnedFd::from_raw_fd(dup) };
-        return Ok((claim, SharedFd::new(owned)));
+        return Ok((claim, unsafe { OwnedFd::from_raw_fd(dup) }));
     }
     Err(io::Error::other(format!(
         "coring: more than {SLOTS} futures wait for {sig:?} at once"
@@ -158,7 +161,7 @@ async fn wait_any(signals: &[Signal]) -> io::Result<Signal> {
     for &sig in signals {
         let (claim, fd) = claim(sig)?;
         install(sig)?;
-        claims.push((sig, claim, fd));
+        claims.push((sig, claim, SharedFd::new(fd)));
     }
     let reads = claims.iter().map(|(sig, _, fd)| {
         let sig = *sig;
@@ -184,4 +187,100 @@ pub async fn terminate() -> io::Result<()> {
 /// Resolves at the next SIGINT or SIGTERM, saying which.
 pub async fn shutdown_signal() -> io::Result<Signal> {
     wait_any(&[Signal::Interrupt, Signal::Terminate]).await
+}
+
+/// Blocking signal listening for a thread without a ring (the launcher's):
+/// [`wait`](SignalWatch::wait) blocks in `poll(2)` until a signal arrives
+/// or a [`WatchStop`] ends the wait.
+pub(crate) struct SignalWatch {
+    signals: Vec<(Signal, Claim<'static>, OwnedFd)>,
+    stop: Arc<OwnedFd>,
+}
+
+/// Ends a [`SignalWatch::wait`] (from any thread, any number of times).
+#[derive(Clone)]
+pub(crate) struct WatchStop(Arc<OwnedFd>);
+
+impl WatchStop {
+    pub(crate) fn stop(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64 to an eventfd we own. A
+        // failure can only be a saturated counter: the wait ends anyway.
+        unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+}
+
+impl SignalWatch {
+    /// Claims a slot for each of `signals`; the handlers are installed
+    /// only by [`install`](SignalWatch::install).
+    pub(crate) fn new(signals: &[Signal]) -> io::Result<SignalWatch> {
+        // SAFETY: eventfd takes no pointers.
+        let stop = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if stop < 0 {
+            let e = io::Error::last_os_error();
+            return Err(context(e, "eventfd for the launcher's signal watch".into()));
+        }
+        // SAFETY: a fresh fd that nothing else owns.
+        let stop = Arc::new(unsafe { OwnedFd::from_raw_fd(stop) });
+        let mut claimed = Vec::new();
+        for &sig in signals {
+            let (claim, fd) = claim(sig)?;
+            claimed.push((sig, claim, fd));
+        }
+        Ok(SignalWatch {
+            signals: claimed,
+            stop,
+        })
+    }
+
+    /// Installs the handlers: from now on these signals no longer kill the
+    /// process but end [`wait`](SignalWatch::wait).
+    pub(crate) fn install(&self) -> io::Result<()> {
+        self.signals
+            .iter()
+            .try_for_each(|(sig, _, _)| install(*sig))
+    }
+
+    /// What ends [`wait`](SignalWatch::wait) from another thread.
+    pub(crate) fn stopper(&self) -> WatchStop {
+        WatchStop(self.stop.clone())
+    }
+
+    /// Blocks until one of the signals arrives — `Some((signal, how many
+    /// times since the last wait))` — or the stopper was used (`None`).
+    pub(crate) fn wait(&self) -> io::Result<Option<(Signal, u64)>> {
+        let mut fds: Vec<libc::pollfd> = std::iter::once(self.stop.as_raw_fd())
+            .chain(self.signals.iter().map(|(_, _, fd)| fd.as_raw_fd()))
+            .map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        loop {
+            // SAFETY: fds is a valid array of fds.len() pollfds.
+            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+            if rc < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue; // the signal itself interrupts poll
+                }
+                return Err(context(e, "wait for signals (poll)".into()));
+            }
+            if fds[0].revents != 0 {
+                return Ok(None);
+            }
+            for (pfd, (sig, _, fd)) in fds[1..].iter().zip(&self.signals) {
+                if pfd.revents == 0 {
+                    continue;
+                }
+                let mut count = 0u64;
+                // SAFETY: a non-blocking read of 8 bytes into a u64 we own.
+                let n = unsafe { libc::read(fd.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+                if n == 8 && count > 0 {
+                    return Ok(Some((*sig, count)));
+                }
+            }
+        }
+    }
 }

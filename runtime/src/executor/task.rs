@@ -1,5 +1,6 @@
 //! Tasks: [`spawn`], [`JoinHandle`], [`JoinError`], and the registry that
-//! lets shutdown drop every task's future on the runtime's own thread.
+//! lets shutdown drop every task's future on the runtime's own thread (and
+//! lets the launcher's drain wait until no task is alive).
 //!
 //! The task cell (state machine, reference counts, waker vtable) is
 //! `async-task`'s; coring adds panic capture and abort.
@@ -66,7 +67,13 @@ pin_project_lite::pin_project! {
     impl<F> PinnedDrop for TaskFuture<F> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(ctx) = this.ctx.upgrade() {
-                ctx.tasks.alive.set(ctx.tasks.alive.get() - 1);
+                let alive = ctx.tasks.alive.get() - 1;
+                ctx.tasks.alive.set(alive);
+                if alive == 0 {
+                    if let Some(w) = ctx.tasks.idle.take() {
+                        w.wake();
+                    }
+                }
             }
         }
     }
@@ -100,6 +107,8 @@ pub(crate) struct TaskRegistry {
     next_id: Cell<u64>,
     /// Tasks whose future has not been dropped yet.
     alive: Cell<u64>,
+    /// Woken when `alive` drops to zero.
+    idle: Cell<Option<Waker>>,
 }
 
 impl TaskRegistry {
@@ -124,6 +133,15 @@ impl TaskRegistry {
     /// Tasks spawned whose future has not been dropped.
     pub(crate) fn alive(&self) -> u64 {
         self.alive.get()
+    }
+
+    /// Wakes `waker` (once) when no task is alive any more.
+    pub(crate) fn wake_when_idle(&self, waker: &Waker) {
+        let old = self.idle.take();
+        self.idle.set(Some(match old {
+            Some(w) if w.will_wake(waker) => w,
+            _ => waker.clone(),
+        }));
     }
 }
 

@@ -1,6 +1,6 @@
 //! The thread-per-core launcher: one pinned OS thread, one runtime and one
 //! ring per core; cross-core [`spawn_on`]; per-core identity and stats;
-//! shutdown of all cores.
+//! graceful shutdown (drain) of all cores.
 //!
 //! ```no_run
 //! use coring_runtime::{launcher::Cores, Builder};
@@ -14,17 +14,19 @@
 
 mod affinity;
 mod cross;
+mod drain;
 mod shutdown;
 mod stats;
 
 pub use affinity::{allowed_cpus, pin_current_thread};
 pub use cross::{spawn_on, RemoteHandle};
-pub use shutdown::ShutdownHandle;
+pub use shutdown::{Draining, ShutdownHandle};
 pub use stats::CoreStats;
 pub(crate) use stats::PublishedStats;
 
 use crate::{
     executor::{context, Shared},
+    signal::SignalWatch,
     Builder,
 };
 use std::{
@@ -32,9 +34,12 @@ use std::{
     collections::HashMap,
     future::Future,
     io,
-    pin::pin,
     sync::{mpsc, Arc},
+    time::Duration,
 };
+
+/// Default for [`Builder::shutdown_grace`].
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
 /// Which cores to run on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -197,8 +202,8 @@ pub fn run_shared<T: Send + Sync + 'static>(init: impl FnOnce() -> T) -> Arc<T> 
     v.downcast::<T>().expect("keyed by TypeId")
 }
 
-/// The handle that stops every core of the current run. Panics outside a
-/// launcher run.
+/// The handle that shuts down every core of the current run (see
+/// [`ShutdownHandle`]). Panics outside a launcher run.
 pub fn shutdown_handle() -> ShutdownHandle {
     let ctx = context::current("coring::shutdown_handle");
     let core = ctx.core.borrow();
@@ -208,10 +213,26 @@ pub fn shutdown_handle() -> ShutdownHandle {
     }
 }
 
+/// Whether the current launcher run is shutting down (draining or
+/// stopping): a cheap check (a thread-local and an atomic load) for code
+/// that decides between requests, e.g. to close a keep-alive connection
+/// after the current response. `false` in a single runtime, which has no
+/// launcher shutdown. To be woken when it happens, await
+/// [`shutdown_handle().wait()`](ShutdownHandle::wait) instead.
+///
+/// Panics outside a coring runtime.
+pub fn is_shutting_down() -> bool {
+    context::with_current("coring::runtime::is_shutting_down", |ctx| {
+        let core = ctx.core.borrow();
+        core.as_ref().is_some_and(|c| c.set.shutdown.is_shutdown())
+    })
+}
+
 /// How the per-core results of `#[coring::main(cores = ..)]` become the
 /// process's result: `()` stays `()`, `Result`s give the first error.
 pub trait MainOutput: Sized {
-    /// Combines the outputs of the cores (`None`: stopped by shutdown).
+    /// Combines the outputs of the cores (`None`: a core whose main future
+    /// was dropped by a hard stop).
     fn combine(outputs: Vec<Option<Self>>) -> Self;
 
     /// The run failed: a core could not start or one panicked (`()`
@@ -242,11 +263,21 @@ impl<E: From<io::Error>> MainOutput for Result<(), E> {
 impl Builder {
     /// Runs `f(core)` once on each core — one pinned thread, one runtime,
     /// one ring per core — and returns when every core has finished, with
-    /// each core's output (`None` for a core stopped by
-    /// [`ShutdownHandle::shutdown`]), or the first start-up error (a ring
-    /// that could not get even the floor size; the other cores are shut
-    /// down cleanly first). SIGINT and SIGTERM shut all cores down
-    /// gracefully unless [`shutdown_on_signals(false)`](Builder::shutdown_on_signals).
+    /// each core's output, or the first start-up error (a ring that could
+    /// not get even the floor size; the other cores are shut down cleanly
+    /// first).
+    ///
+    /// A core finishes when its main future `f(core)` returns; its tasks
+    /// still alive are then dropped. During a shutdown (see
+    /// [`ShutdownHandle`]) a core instead drains: its main future runs on
+    /// until it returns, then the core waits for its spawned tasks, all
+    /// within [`shutdown_grace`](Builder::shutdown_grace). A core whose main
+    /// future had not returned by a hard stop (the deadline, a second
+    /// signal, [`ShutdownHandle::shutdown_now`]) gives `None`. The first
+    /// SIGINT or SIGTERM starts the drain and the next one stops at once,
+    /// unless [`shutdown_on_signals(false)`](Builder::shutdown_on_signals);
+    /// the calling thread waits for them while the cores run. A panicking
+    /// core starts the drain of the others and `run` returns its panic.
     ///
     /// Rings are created on their own threads (so `SINGLE_ISSUER` and
     /// `DEFER_TASKRUN` hold) and share the memlock budget.
@@ -264,8 +295,16 @@ impl Builder {
         tracing::info!(?cpus, pin = self.launch.pin, "starting cores");
         let f = Arc::new(f);
         let shutdown = ShutdownHandle {
-            state: shutdown::StopState::new(n),
+            state: shutdown::StopState::new(n, self.launch.grace),
         };
+        let watch = match self.launch.shutdown_on_signals {
+            true => Some(SignalWatch::new(&drain::SIGNALS)?),
+            false => None,
+        };
+        let left = Arc::new(drain::CoresLeft::new(
+            n,
+            watch.as_ref().map(SignalWatch::stopper),
+        ));
         let (ready_tx, ready_rx) = mpsc::channel();
         let mut go_txs = Vec::new();
         let mut threads = Vec::new();
@@ -277,11 +316,12 @@ impl Builder {
             let ready_tx = ready_tx.clone();
             let f = f.clone();
             let pin_cpu = self.launch.pin.then_some(cpu);
-            let signals = self.launch.shutdown_on_signals && index == 0;
             let shutdown = shutdown.clone();
+            let exit = drain::CoreExit(left.clone());
             let thread = std::thread::Builder::new()
                 .name(format!("coring-core-{index}"))
                 .spawn(move || -> Result<Option<Fut::Output>, String> {
+                    let _exit = exit;
                     let start = || -> io::Result<crate::Runtime> {
                         if let Some(cpu) = pin_cpu {
                             pin_current_thread(cpu)?;
@@ -317,28 +357,14 @@ impl Builder {
                         cores: n,
                     };
                     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        rt.block_on(async {
-                            if signals {
-                                let handle = shutdown.clone();
-                                drop(crate::spawn(async move {
-                                    if let Ok(sig) = crate::signal::shutdown_signal().await {
-                                        tracing::info!(?sig, "signal received");
-                                        handle.shutdown();
-                                    }
-                                }));
-                            }
-                            let main = pin!(f(info));
-                            let stop = pin!(shutdown.signal(index));
-                            match futures::future::select(main, stop).await {
-                                futures::future::Either::Left((out, _)) => Some(out),
-                                futures::future::Either::Right(((), _)) => None,
-                            }
-                        })
+                        rt.block_on(drain::run_core(f(info), &shutdown.state, index))
                     }));
                     rt.publish_stats();
                     match out {
                         Ok(out) => Ok(out),
                         Err(panic) => {
+                            // The other cores drain (and stop at the
+                            // deadline); `run` reports the panic.
                             shutdown.shutdown();
                             Err(format!("core {index} panicked: {}", panic_message(&*panic)))
                         }
@@ -368,8 +394,13 @@ impl Builder {
                 }
             }
         }
-        let set = match first_error {
-            None => Some(Arc::new(CoreSet {
+        // The signal handlers are armed before any core runs `f`.
+        let signal_error = match (&first_error, &watch) {
+            (None, Some(watch)) => watch.install().err(),
+            _ => None,
+        };
+        let set = match (&first_error, &signal_error) {
+            (None, None) => Some(Arc::new(CoreSet {
                 shareds: shareds
                     .into_iter()
                     .map(|s| s.expect("every core reported"))
@@ -378,10 +409,14 @@ impl Builder {
                 shutdown: shutdown.clone(),
                 values: Default::default(),
             })),
-            Some(_) => None,
+            _ => None,
         };
         for tx in &go_txs {
             let _ = tx.send(set.clone());
+        }
+        if let (Some(_), Some(watch)) = (&set, &watch) {
+            // Until every core has ended.
+            drain::watch_signals(watch, &shutdown);
         }
         drop(set);
         let mut outputs = Vec::with_capacity(n);
@@ -404,6 +439,9 @@ impl Builder {
                 e.kind(),
                 format!("core {index} could not start: {e}"),
             ));
+        }
+        if let Some(e) = signal_error {
+            return Err(e);
         }
         if let Some(msg) = panic_error {
             return Err(io::Error::other(msg));
@@ -430,6 +468,7 @@ pub(crate) struct LaunchOptions {
     pub(crate) cores: Cores,
     pub(crate) pin: bool,
     pub(crate) shutdown_on_signals: bool,
+    pub(crate) grace: Duration,
 }
 
 impl Default for LaunchOptions {
@@ -438,6 +477,7 @@ impl Default for LaunchOptions {
             cores: Cores::All,
             pin: true,
             shutdown_on_signals: true,
+            grace: DEFAULT_GRACE,
         }
     }
 }
