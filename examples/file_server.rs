@@ -27,7 +27,6 @@ use futures::io::AsyncBufReadExt;
 use std::{
     future::Future,
     io,
-    net::SocketAddr,
     path::{Component, Path, PathBuf},
     pin::pin,
     rc::Rc,
@@ -125,7 +124,7 @@ fn main() -> io::Result<()> {
                     // here); the runtime waits for the connection tasks.
                     Either::Right(((), _)) => break,
                 };
-                let (stream, peer) = match accepted {
+                let (stream, _peer) = match accepted {
                     Ok(conn) => conn,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -134,7 +133,7 @@ fn main() -> io::Result<()> {
                     }
                 };
                 let root = root.clone();
-                drop(coring::spawn(serve(stream, peer, root)));
+                drop(coring::spawn(serve(stream, root)));
             }
             Ok::<(), io::Error>(())
         }
@@ -159,10 +158,11 @@ fn main() -> io::Result<()> {
 /// place: an `async fn` taking the stream by value, or a block that moves
 /// it into a local, keeps a second copy of it in the task.)
 #[allow(clippy::manual_async_fn)] // on purpose: see above
-fn serve(mut stream: TcpStream, peer: SocketAddr, root: Rc<PathBuf>) -> impl Future<Output = ()> {
+fn serve(mut stream: TcpStream, root: Rc<PathBuf>) -> impl Future<Output = ()> {
     async move {
         if let Err(e) = serve_requests(&mut stream, &root).await {
-            tracing::debug!(%peer, error = %e, "connection ended");
+            // The stream's Debug names the peer.
+            tracing::debug!(?stream, error = %e, "connection ended");
         }
     }
 }
@@ -261,14 +261,14 @@ async fn read_head(
 ) -> io::Result<Next> {
     let deadline = Instant::now() + HEAD_TIMEOUT;
     loop {
-        let wait = coring::time::timeout_at(deadline, stream.fill_buf());
         let waited = if partial.is_empty() {
+            let wait = coring::time::timeout_at(deadline, stream.fill_buf());
             match select(pin!(wait), &mut *draining).await {
                 Either::Left((waited, _)) => waited,
                 Either::Right(((), _)) => return Ok(Next::Close),
             }
         } else {
-            wait.await
+            coring::time::timeout_at(deadline, stream.fill_buf()).await
         };
         let Ok(chunk) = waited else {
             return Ok(Next::Close);

@@ -1,6 +1,6 @@
 //! The per-runtime provided buffer ring used by multishot receive.
 //!
-//! One ring of [`COUNT`] buffers of [`SIZE`] bytes is registered with each
+//! One ring of [`SIZE`]-byte buffers is registered with each
 //! runtime's io_uring (buffer group [`BGID`]) the first time a stream reads,
 //! and kept as a `runtime_local` value, which the runtime drops only after
 //! its ring has shut down. The kernel picks a free buffer for each chunk a
@@ -23,8 +23,9 @@ use std::{
 
 /// The buffer group id coring-net registers its ring under.
 pub(crate) const BGID: u16 = 0x6e74;
-/// Number of buffers in the ring (a power of two).
-pub(crate) const COUNT: u16 = 1024;
+/// Fewest and most buffers in a runtime's ring (powers of two).
+const MIN_COUNT: u16 = 64;
+const MAX_COUNT: u16 = 1024;
 /// Size of each buffer: the most one multishot completion delivers.
 pub(crate) const SIZE: usize = 4096;
 const PAGE: usize = 4096;
@@ -37,10 +38,23 @@ const HUGE_PAGE: usize = 2 << 20;
 /// touches) fall in different cache sets instead of competing for one.
 const STRIDE: usize = SIZE + 64;
 
+/// How many buffers a runtime whose CQ holds `cq_entries` gets: a quarter
+/// of the CQ, from 64 (256 KiB, the floor ring) to 1024 (4 MiB, the
+/// default ring). The CQ size already reflects what the process may lock
+/// (coring shrinks rings to fit `RLIMIT_MEMLOCK` and memory cgroups), and
+/// a ring that small cannot reap more chunks than this at once anyway; a
+/// receive that finds the ring empty falls back to its own buffer.
+fn count_for(cq_entries: u32) -> u16 {
+    let quarter = (cq_entries / 4).clamp(MIN_COUNT as u32, MAX_COUNT as u32);
+    quarter.next_power_of_two() as u16
+}
+
 /// A registered provided-buffer ring and its buffers.
 pub(crate) struct BufRing {
     entries: NonNull<BufRingEntry>,
     bufs: NonNull<u8>,
+    /// Number of buffers (a power of two).
+    count: u16,
     tail: Cell<u16>,
 }
 
@@ -61,21 +75,25 @@ impl BufRing {
         (*slot).clone()
     }
 
-    fn entries_layout() -> Layout {
-        Layout::from_size_align(COUNT as usize * size_of::<BufRingEntry>(), PAGE)
+    fn entries_layout(count: u16) -> Layout {
+        Layout::from_size_align(count as usize * size_of::<BufRingEntry>(), PAGE)
             .expect("valid layout")
     }
 
-    fn bufs_layout() -> Layout {
-        Layout::from_size_align(COUNT as usize * STRIDE, HUGE_PAGE).expect("valid layout")
+    fn bufs_layout(count: u16) -> Layout {
+        let size = count as usize * STRIDE;
+        // A huge page only pays when the buffers fill most of one.
+        let align = if size >= HUGE_PAGE { HUGE_PAGE } else { PAGE };
+        Layout::from_size_align(size, align).expect("valid layout")
     }
 
     fn register() -> io::Result<BufRing> {
+        let count = count_for(coring_runtime::ring_info().size.cq);
         // SAFETY: both layouts have a non-zero size.
         let (entries, bufs) = unsafe {
             (
-                alloc::alloc_zeroed(Self::entries_layout()),
-                alloc::alloc(Self::bufs_layout()),
+                alloc::alloc_zeroed(Self::entries_layout(count)),
+                alloc::alloc(Self::bufs_layout(count)),
             )
         };
         let entries = NonNull::new(entries.cast::<BufRingEntry>());
@@ -87,17 +105,18 @@ impl BufRing {
         unsafe {
             libc::madvise(
                 bufs.as_ptr().cast(),
-                Self::bufs_layout().size(),
+                Self::bufs_layout(count).size(),
                 libc::MADV_HUGEPAGE,
             )
         };
         let ring = BufRing {
             entries,
             bufs,
+            count,
             tail: Cell::new(0),
         };
         coring_runtime::with_submitter(|s| {
-            // SAFETY: the entries are page-aligned memory of COUNT entries
+            // SAFETY: the entries are page-aligned memory of `count` entries
             // that lives until this BufRing is dropped. The kernel reads
             // them (and writes the buffers) only for an op that selects
             // from group BGID, and every such op holds an Rc to this ring
@@ -105,9 +124,14 @@ impl BufRing {
             // memory outlives every op that can touch it. The registration
             // itself stays until the io_uring closes; with no op left it
             // is never used.
-            unsafe { s.register_buf_ring_with_flags(ring.entries.as_ptr() as u64, COUNT, BGID, 0) }
+            unsafe { s.register_buf_ring_with_flags(ring.entries.as_ptr() as u64, count, BGID, 0) }
         })?;
-        for bid in 0..COUNT {
+        tracing::debug!(
+            buffers = count,
+            bytes = count as usize * SIZE,
+            "provided buffer ring registered"
+        );
+        for bid in 0..count {
             ring.push(bid);
         }
         ring.publish();
@@ -116,7 +140,7 @@ impl BufRing {
 
     /// The `len` bytes the kernel wrote into buffer `bid`.
     fn bytes(&self, bid: u16, len: usize) -> &[u8] {
-        debug_assert!(bid < COUNT && len <= SIZE);
+        debug_assert!(bid < self.count && len <= SIZE);
         // SAFETY: buffer `bid` is SIZE bytes at bid * STRIDE in the allocation; the
         // kernel wrote its first `len` bytes and handed it to us (it is not
         // in the ring until recycled, so the kernel does not write it now).
@@ -127,11 +151,11 @@ impl BufRing {
     /// to the kernel).
     fn push(&self, bid: u16) {
         let tail = self.tail.get();
-        let idx = (tail & (COUNT - 1)) as usize;
-        // SAFETY: idx < COUNT; the kernel only reads entries between its
+        let idx = (tail & (self.count - 1)) as usize;
+        // SAFETY: idx < count; the kernel only reads entries between its
         // head and the published tail, and this one is past the tail.
         let entry = unsafe { &mut *self.entries.as_ptr().add(idx) };
-        // SAFETY: bid < COUNT, so the offset stays in the allocation.
+        // SAFETY: bid < count, so the offset stays in the allocation.
         entry.set_addr(unsafe { self.bufs.as_ptr().add(bid as usize * STRIDE) } as u64);
         entry.set_len(SIZE as u32);
         entry.set_bid(bid);
@@ -161,8 +185,11 @@ impl Drop for BufRing {
         // SAFETY: allocated in `register` with these layouts. Every op that
         // could pick a buffer holds an Rc to this ring, so none is in flight.
         unsafe {
-            alloc::dealloc(self.entries.as_ptr().cast(), Self::entries_layout());
-            alloc::dealloc(self.bufs.as_ptr(), Self::bufs_layout());
+            alloc::dealloc(
+                self.entries.as_ptr().cast(),
+                Self::entries_layout(self.count),
+            );
+            alloc::dealloc(self.bufs.as_ptr(), Self::bufs_layout(self.count));
         }
     }
 }
@@ -214,5 +241,20 @@ impl RecvChunk {
 impl Drop for RecvChunk {
     fn drop(&mut self) {
         self.ring.recycle(self.bid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_for;
+
+    #[test]
+    fn buffer_count_follows_the_cq() {
+        assert_eq!(count_for(16), 64);
+        assert_eq!(count_for(128), 64);
+        assert_eq!(count_for(1024), 256);
+        assert_eq!(count_for(1000), 256);
+        assert_eq!(count_for(4096), 1024);
+        assert_eq!(count_for(65536), 1024);
     }
 }

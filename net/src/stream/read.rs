@@ -43,13 +43,7 @@ const SPARE: usize = 16 * 1024;
 enum Data {
     Empty,
     Ring { chunk: RecvChunk, pos: usize },
-    Spare { pos: usize },
-}
-
-enum Ring {
-    Unknown,
-    Absent,
-    Present(Rc<BufRing>),
+    Spare { buf: Vec<u8>, pos: usize },
 }
 
 /// How a stream receives from the buffer ring.
@@ -66,17 +60,16 @@ enum Armed {
     Idle,
     Multi(MultiOp<RecvMulti>),
     Select(Op<RecvSelect>),
-    Spare(Op<Recv<Vec<u8>>>),
+    /// Boxed: rare (the ring ran dry), and the stream stays small.
+    Spare(Box<Op<Recv<Vec<u8>>>>),
 }
 
 /// Receive state of one stream: the armed op and undelivered bytes.
 pub(crate) struct ReadState {
     fd: SharedFd,
     peer: Rc<str>,
-    ring: Ring,
     mode: RecvMode,
     armed: Armed,
-    spare: Vec<u8>,
     data: Data,
     eof: bool,
 }
@@ -86,10 +79,8 @@ impl ReadState {
         ReadState {
             fd,
             peer,
-            ring: Ring::Unknown,
             mode,
             armed: Armed::Idle,
-            spare: Vec::new(),
             data: Data::Empty,
             eof: false,
         }
@@ -114,7 +105,7 @@ impl ReadState {
         match &self.data {
             Data::Empty => &[],
             Data::Ring { chunk, pos } => &chunk.bytes()[*pos..],
-            Data::Spare { pos } => &self.spare[*pos..],
+            Data::Spare { buf, pos } => &buf[*pos..],
         }
     }
 
@@ -123,32 +114,24 @@ impl ReadState {
         let left = self.available().len() - n;
         match &mut self.data {
             Data::Empty => debug_assert_eq!(n, 0),
-            Data::Ring { pos, .. } | Data::Spare { pos } => *pos += n,
+            Data::Ring { pos, .. } | Data::Spare { pos, .. } => *pos += n,
         }
         if left == 0 {
-            if let Data::Spare { .. } = self.data {
-                // Free it: an idle stream holds no buffer.
-                self.spare = Vec::new();
-            }
+            // Gives a ring buffer back, or frees a spare one: an idle
+            // stream holds no buffer.
             self.data = Data::Empty;
         }
     }
 
-    fn ring(&mut self) -> Option<Rc<BufRing>> {
-        if let Ring::Unknown = self.ring {
-            self.ring = match BufRing::current() {
-                Some(r) => Ring::Present(r),
-                None => Ring::Absent,
-            };
-        }
-        match &self.ring {
-            Ring::Present(r) => Some(r.clone()),
-            _ => None,
-        }
+    /// The runtime's buffer ring (looked up, not kept: the stream stays
+    /// small), or `None` if the kernel refused it.
+    fn ring(&self) -> Option<Rc<BufRing>> {
+        BufRing::current()
     }
 
     fn start_spare(&mut self) {
-        self.armed = Armed::Spare(Op::new(Recv::new(&self.fd, Vec::with_capacity(SPARE))));
+        let op = Op::new(Recv::new(&self.fd, Vec::with_capacity(SPARE)));
+        self.armed = Armed::Spare(Box::new(op));
     }
 
     /// A receive from the ring ended with `e`: falls back where that is
@@ -188,10 +171,7 @@ impl ReadState {
                     self.armed = Armed::Idle;
                     match res {
                         Ok(0) => self.eof = true,
-                        Ok(_) => {
-                            self.spare = buf;
-                            self.data = Data::Spare { pos: 0 };
-                        }
+                        Ok(_) => self.data = Data::Spare { buf, pos: 0 },
                         Err(e) => return Poll::Ready(Err(self.error(e))),
                     }
                     continue;

@@ -2,10 +2,12 @@
 //! Unix).
 //!
 //! Owned-buffer writes send the caller's buffer directly. The poll-style
-//! `AsyncWrite` path copies into the stream's own buffer and keeps the
+//! `AsyncWrite` path copies into a buffer of the stream's and keeps the
 //! send op here (write-behind): `poll_write` returns as soon as the bytes
 //! are queued, the next write or `poll_flush` waits for them, and errors
-//! surface there. A dropped write future never loses track of a send.
+//! surface there. A dropped write future never loses track of a send. The
+//! buffer is freed once sent, so an idle stream holds none (one allocation
+//! per `poll_write`, against one send each).
 //!
 //! Stream sends use `MSG_WAITALL`, so io_uring itself finishes a short send
 //! and a queued send needs no driving from user code to complete.
@@ -37,8 +39,8 @@ pub(crate) struct WriteState {
     fd: SharedFd,
     peer: Rc<str>,
     inflight: Option<Op<Send<Slice<Vec<u8>>>>>,
-    buf: Vec<u8>,
-    shutdown: Option<Op<Shutdown>>,
+    /// Boxed: once per stream at most, and the stream stays small.
+    shutdown: Option<Box<Op<Shutdown>>>,
     closed: bool,
 }
 
@@ -48,7 +50,6 @@ impl WriteState {
             fd,
             peer,
             inflight: None,
-            buf: Vec::new(),
             shutdown: None,
             closed: false,
         }
@@ -72,22 +73,19 @@ impl WriteState {
             let (res, slice) = ready!(Pin::new(op).poll(cx));
             self.inflight = None;
             let (begin, end) = (slice.begin(), slice.end());
-            let mut buf = slice.into_inner();
+            // Once sent, the buffer is freed: an idle stream holds none.
+            let buf = slice.into_inner();
             match res {
                 Ok(n) if n > 0 && begin + n < end => {
                     self.inflight =
                         Some(Op::new(Send::stream(&self.fd, buf.slice(begin + n..end))));
                 }
                 Ok(n) => {
-                    buf.clear();
-                    self.buf = buf;
                     if n == 0 {
                         return Poll::Ready(Err(self.error(io::ErrorKind::WriteZero.into())));
                     }
                 }
                 Err(e) => {
-                    buf.clear();
-                    self.buf = buf;
                     return Poll::Ready(Err(self.error(e)));
                 }
             }
@@ -107,8 +105,7 @@ impl WriteState {
             return Poll::Ready(Ok(0));
         }
         let n = data.len().min(MAX_BUFFERED);
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.extend_from_slice(&data[..n]);
+        let buf = data[..n].to_vec();
         self.inflight = Some(Op::new(Send::stream(&self.fd, buf.slice(0..n))));
         // Submit now, with a waker that wakes nobody: the send's completion
         // matters only to the next write or flush, which polls it with its
@@ -134,7 +131,7 @@ impl WriteState {
         }
         let op = self
             .shutdown
-            .get_or_insert_with(|| Op::new(Shutdown::new(&self.fd, how)));
+            .get_or_insert_with(|| Box::new(Op::new(Shutdown::new(&self.fd, how))));
         let res = ready!(Pin::new(op).poll(cx));
         self.shutdown = None;
         match res {

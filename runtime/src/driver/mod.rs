@@ -30,10 +30,9 @@ pub(crate) use wake::WakeFd;
 use crate::op::Completion;
 use crate::ring::{memlock, RingInfo};
 use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
-use slots::{SlotState, Slots, IGNORE, PARK_TIMEOUT, WAKE};
+use slots::{CompletionQueue, SlotState, Slots, IGNORE, PARK_TIMEOUT, WAKE};
 use std::{
     cell::RefCell,
-    collections::VecDeque,
     io,
     mem::ManuallyDrop,
     os::fd::{AsRawFd, IntoRawFd, OwnedFd},
@@ -154,7 +153,7 @@ impl DriverHandle {
         }
         let state = if multishot {
             SlotState::Stream {
-                queue: VecDeque::new(),
+                queue: CompletionQueue::default(),
                 waker: Some(waker.clone()),
                 finished: false,
             }
@@ -270,15 +269,15 @@ impl DriverHandle {
             queue, finished, ..
         } = &mut slot.state
         {
-            let pending: Vec<Completion> = queue.drain(..).collect();
+            let mut pending = std::mem::take(queue);
             let finished = *finished;
             let mut orphan = orphan;
             if finished {
                 d.slots.remove(token);
                 drop(d);
-                let last = pending.len().checked_sub(1);
-                for (i, c) in pending.into_iter().enumerate() {
-                    if Some(i) == last && finished {
+                // The last one is the op's final completion.
+                while let Some(c) = pending.pop_front() {
+                    if pending.is_empty() {
                         orphan.complete(c);
                         return;
                     }
@@ -286,7 +285,7 @@ impl DriverHandle {
                 }
                 return;
             }
-            for c in pending {
+            while let Some(c) = pending.pop_front() {
                 orphan.complete_more(c);
             }
             slot.state = SlotState::Orphan(orphan);

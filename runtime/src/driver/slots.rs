@@ -8,7 +8,7 @@
 use super::Orphan;
 use crate::op::Completion;
 use slab::Slab;
-use std::task::Waker;
+use std::{collections::VecDeque, task::Waker};
 
 /// `user_data` of completions the driver ignores (cancels, fire-and-forget
 /// closes).
@@ -59,10 +59,45 @@ pub(crate) enum SlotState {
     /// A multishot op: completions queue up until the stream takes them;
     /// `finished` once a CQE without `IORING_CQE_F_MORE` arrived.
     Stream {
-        queue: std::collections::VecDeque<Completion>,
+        queue: CompletionQueue,
         waker: Option<Waker>,
         finished: bool,
     },
+}
+
+/// A multishot op's completions not yet taken. Usually one at a time, so
+/// the first is held inline; the overflow queue is freed whenever it
+/// empties, so an idle stream (an idle connection's receive) holds no
+/// allocation.
+#[derive(Default)]
+pub(crate) struct CompletionQueue {
+    first: Option<Completion>,
+    rest: VecDeque<Completion>,
+}
+
+impl CompletionQueue {
+    pub(crate) fn push_back(&mut self, c: Completion) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(c);
+        } else {
+            self.rest.push_back(c);
+        }
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Completion> {
+        if let Some(c) = self.first.take() {
+            return Some(c);
+        }
+        let c = self.rest.pop_front();
+        if self.rest.is_empty() && self.rest.capacity() > 0 {
+            self.rest = VecDeque::new();
+        }
+        c
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none() && self.rest.is_empty()
+    }
 }
 
 pub(crate) struct Slot {
