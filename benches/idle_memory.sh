@@ -6,7 +6,11 @@
 # pools such as coring's buffer ring are already touched), then N
 # connections are opened, each makes one request and stays open; the
 # server's RSS growth divided by N is the cost of one idle connection.
-# Servers run on CPU 0, the client on CPU 1.
+# While they wait, 200 new connections each make one request (p50/p99 of
+# connect + request + response), then every idle connection is used once
+# more. Servers run on CPU 0, the client on CPU 1. The last file_server
+# run has RLIMIT_MEMLOCK at 12 KiB without CAP_IPC_LOCK, which shrinks its
+# ring to the floor (64 SQ / 128 CQ).
 #
 # Run: N=10000 bash benches/idle_memory.sh   (as root for nginx; needs
 # python3, nginx-light: apt-get install nginx-light)
@@ -61,9 +65,18 @@ for _ in range(n):
     s = connect(); exchange(s); conns.append(s)
 time.sleep(1.0)
 after = rss(pid)
-for s in conns[:100]:
-    exchange(s)   # still served
-print(f"{(after - before) / n:.0f} B/conn  (RSS {before/1e6:.1f} -> {after/1e6:.1f} MB, {n} idle connections)")
+# New connections while the idle ones wait: each connects, makes one
+# request and closes.
+lat = []
+for _ in range(200):
+    t = time.perf_counter()
+    s = connect(); exchange(s); s.close()
+    lat.append(time.perf_counter() - t)
+lat.sort()
+for s in conns:
+    exchange(s)   # every idle connection is still served
+print(f"{(after - before) / n:5.0f} B/conn  (RSS {before/1e6:.1f} -> {after/1e6:.1f} MB)  "
+      f"new conn p50 {lat[100]*1e3:.2f} ms p99 {lat[197]*1e3:.2f} ms max {lat[-1]*1e3:.2f} ms")
 PY
 }
 
@@ -92,6 +105,12 @@ kill "$(cat "$work/nginx.pid")"; wait 2>/dev/null || true; sleep 0.3
 
 taskset -c 0 target/release/examples/file_server "$PORT" --dir "$work/root" >/dev/null 2>&1 & pid=$!; wait_port
 printf "%-22s " "coring file_server"; client http "$pid"
+kill "$pid"; wait 2>/dev/null || true; sleep 0.3
+
+taskset -c 0 prlimit --memlock=12288:12288 setpriv --bounding-set=-ipc_lock --inh-caps=-ipc_lock \
+  target/release/examples/file_server "$PORT" --dir "$work/root" >/dev/null 2>"$work/floor.log" & pid=$!; wait_port
+grep -q "ring ready.*sq.*=.*64.*cq.*=.*128 " "$work/floor.log" || { echo "floor ring not granted:"; cat "$work/floor.log"; exit 1; }
+printf "%-22s " "file_server 64/128 ring"; client http "$pid"
 kill "$pid"; wait 2>/dev/null || true; sleep 0.3
 
 taskset -c 0 target/release/examples/echo "$PORT" >/dev/null 2>&1 & pid=$!; wait_port

@@ -9,8 +9,9 @@
 //! server's waiting for it (also the keep-alive idle limit), and every
 //! 16 MiB of a body must be taken by the client within 60 s.
 //!
-//! Run: `cargo run --release --example file_server -- [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS]`
-//! (defaults: port 8080, the current directory, 1 core, 30 s grace). With
+//! Run: `cargo run --release --example file_server -- [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS] [--head-timeout-ms MS]`
+//! (defaults: port 8080, the current directory, 1 core, 30 s grace, 30 s
+//! head timeout). With
 //! more than one core every core binds its own `SO_REUSEPORT` listener, so
 //! the kernel spreads connections without a shared accept queue.
 //!
@@ -34,13 +35,15 @@ use std::{
 };
 
 const MAX_HEAD: usize = 16 * 1024;
-/// Longest wait for a complete request head (and keep-alive idle time).
+/// Default longest wait for a complete request head (and keep-alive idle
+/// time).
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes of a body handed to one splice, and how long the client may take
 /// to accept them.
 const SEND_CHUNK: u64 = 16 << 20;
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
-const USAGE: &str = "usage: file_server [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS]";
+const USAGE: &str =
+    "usage: file_server [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS] [--head-timeout-ms MS]";
 
 struct Config {
     port: u16,
@@ -48,6 +51,14 @@ struct Config {
     cores: Cores,
     /// How long a shutdown waits for responses in flight.
     grace: Duration,
+    head_timeout: Duration,
+}
+
+/// What every connection of a core shares.
+struct Site {
+    /// Canonical root directory.
+    root: PathBuf,
+    head_timeout: Duration,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -55,6 +66,14 @@ fn parse_args() -> Result<Config, String> {
     let mut root = PathBuf::from(".");
     let mut cores = Cores::Count(1);
     let mut grace = Duration::from_secs(30);
+    let mut head_timeout = HEAD_TIMEOUT;
+    let millis = |flag: &str, v: Option<String>| -> Result<Duration, String> {
+        let v = v.ok_or(format!("{flag} needs milliseconds"))?;
+        let ms = v
+            .parse()
+            .map_err(|_| format!("{flag} {v:?}: not a number"))?;
+        Ok(Duration::from_millis(ms))
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -63,13 +82,8 @@ fn parse_args() -> Result<Config, String> {
                 let v = args.next().ok_or("--cores needs N or all")?;
                 cores = Cores::parse(&v).map_err(|e| e.to_string())?;
             }
-            "--grace-ms" => {
-                let v = args.next().ok_or("--grace-ms needs milliseconds")?;
-                let ms = v
-                    .parse()
-                    .map_err(|_| format!("--grace-ms {v:?}: not a number"))?;
-                grace = Duration::from_millis(ms);
-            }
+            "--grace-ms" => grace = millis("--grace-ms", args.next())?,
+            "--head-timeout-ms" => head_timeout = millis("--head-timeout-ms", args.next())?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -82,6 +96,7 @@ fn parse_args() -> Result<Config, String> {
         root,
         cores,
         grace,
+        head_timeout,
     })
 }
 
@@ -106,6 +121,7 @@ fn main() -> io::Result<()> {
     builder.cores(config.cores).shutdown_grace(config.grace);
     let outputs = builder.run(move |core| {
         let root = root.clone();
+        let head_timeout = config.head_timeout;
         async move {
             // One SO_REUSEPORT listener per core; with port 0 all cores
             // share the port the first one got.
@@ -115,7 +131,7 @@ fn main() -> io::Result<()> {
                 // Tests and scripts read this line to find the port.
                 println!("listening on {addr}, serving {}", root.display());
             }
-            let root = Rc::new(root);
+            let site = Rc::new(Site { root, head_timeout });
             let mut draining = shutdown_handle().wait();
             loop {
                 let accepted = match select(pin!(listener.accept()), &mut draining).await {
@@ -132,8 +148,7 @@ fn main() -> io::Result<()> {
                         continue;
                     }
                 };
-                let root = root.clone();
-                drop(coring::spawn(serve(stream, root)));
+                drop(coring::spawn(serve(stream, site.clone())));
             }
             Ok::<(), io::Error>(())
         }
@@ -158,23 +173,24 @@ fn main() -> io::Result<()> {
 /// place: an `async fn` taking the stream by value, or a block that moves
 /// it into a local, keeps a second copy of it in the task.)
 #[allow(clippy::manual_async_fn)] // on purpose: see above
-fn serve(mut stream: TcpStream, root: Rc<PathBuf>) -> impl Future<Output = ()> {
+fn serve(mut stream: TcpStream, site: Rc<Site>) -> impl Future<Output = ()> {
     async move {
-        if let Err(e) = serve_requests(&mut stream, &root).await {
+        if let Err(e) = serve_requests(&mut stream, &site).await {
             // The stream's Debug names the peer.
             tracing::debug!(?stream, error = %e, "connection ended");
         }
     }
 }
 
-async fn serve_requests(stream: &mut TcpStream, root: &Path) -> io::Result<()> {
+async fn serve_requests(stream: &mut TcpStream, site: &Site) -> io::Result<()> {
     // Head and body go out as two sends: without this each response would
     // wait for the client's delayed ACK (Nagle).
     let _ = stream.set_nodelay(true);
     let mut partial: Vec<u8> = Vec::new();
     let mut draining = shutdown_handle().wait();
     loop {
-        let mut req = match read_head(stream, &mut partial, &mut draining).await? {
+        let head = read_head(stream, &mut partial, &mut draining, site.head_timeout);
+        let mut req = match head.await? {
             Next::Request(req) => req,
             Next::Close => return Ok(()),
             Next::Refuse(code, reason) => {
@@ -185,7 +201,7 @@ async fn serve_requests(stream: &mut TcpStream, root: &Path) -> io::Result<()> {
         // Draining: finish this response, then close.
         req.keep_alive &= !coring::runtime::is_shutting_down();
         let keep_alive = req.keep_alive;
-        Box::pin(respond(stream, root, req)).await?;
+        Box::pin(respond(stream, &site.root, req)).await?;
         if !keep_alive {
             return Ok(());
         }
@@ -245,21 +261,23 @@ fn parse_head(buf: &[u8]) -> Head {
 /// What to do after waiting for a request head.
 enum Next {
     Request(Request),
-    /// The client closed, or went idle (or was too slow) for HEAD_TIMEOUT.
+    /// The client closed, or went idle (or was too slow) for the head
+    /// timeout.
     Close,
     /// Answer with this status, then close.
     Refuse(u16, &'static str),
 }
 
-/// Waits for the next request head, within HEAD_TIMEOUT. A connection
+/// Waits for the next request head, within `timeout`. A connection
 /// with no request under way closes as soon as shutdown begins. (It awaits
 /// nothing but the stream, so the connection's future stays small.)
 async fn read_head(
     stream: &mut TcpStream,
     partial: &mut Vec<u8>,
     draining: &mut Draining,
+    timeout: Duration,
 ) -> io::Result<Next> {
-    let deadline = Instant::now() + HEAD_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     loop {
         let waited = if partial.is_empty() {
             let wait = coring::time::timeout_at(deadline, stream.fill_buf());

@@ -288,3 +288,36 @@ fn out_of_fds_is_503_not_404() {
     assert_eq!(code, 503, "an existing file without fds to open it");
     drop(idle);
 }
+
+/// The head timeout still closes idle keep-alive connections (and ones
+/// that never send a complete head), while a connection in use is served.
+#[test]
+fn head_timeout_closes_idle_connections() {
+    let s = Server::start_with("headtimeout", &["--head-timeout-ms", "300"], None);
+    let mut idle = BufReader::new(s.connect());
+    idle.get_mut()
+        .write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut idle, false).0, 200);
+    let mut partial = s.connect();
+    partial
+        .write_all(b"GET /hello.txt HTTP/1.1\r\nHost:")
+        .unwrap();
+    let start = Instant::now();
+    let mut rest = Vec::new();
+    assert_eq!(
+        idle.read_to_end(&mut rest).unwrap(),
+        0,
+        "idle connection not closed"
+    );
+    assert_eq!(
+        partial.read_to_end(&mut rest).unwrap(),
+        0,
+        "slow head not closed"
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
+        "closed after {waited:?}"
+    );
+}
