@@ -8,7 +8,7 @@
 //! parked core like any completion.
 //!
 //! The launcher listens the same way without a ring: its thread waits on
-//! the eventfds with `poll(2)` ([`SignalWatch`]), so signals reach a run
+//! the eventfds with `poll(2)` (`SignalWatch`), so signals reach a run
 //! whatever its cores are doing.
 //!
 //! Why not `signalfd`: it needs the signal blocked in every thread of the

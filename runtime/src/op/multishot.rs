@@ -15,7 +15,7 @@ use std::{
 ///
 /// # Safety
 ///
-/// As for [`OpCode`]: the SQE may only point into memory `self` owns and
+/// As for [`OpCode`](super::OpCode): the SQE may only point into memory `self` owns and
 /// keeps in place; the driver keeps `self` alive until the last CQE (the
 /// one without `IORING_CQE_F_MORE`).
 pub unsafe trait MultishotCode: 'static {

@@ -1,6 +1,6 @@
 //! Time: [`sleep`], [`sleep_until`], [`timeout`], [`interval`].
 //!
-//! Timers live in the runtime's [`Timers`] map, not in the kernel; see
+//! Timers live in the runtime's `Timers` map, not in the kernel; see
 //! there for why.
 
 mod timers;
