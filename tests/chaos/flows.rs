@@ -172,32 +172,6 @@ impl Flow {
     }
 }
 
-/// Most bytes a Unix flow carries unless `CORING_CHAOS_UNIX_BIG=1`.
-///
-/// KNOWN BUG (being fixed in the driver/net layer): a multishot receive on
-/// a Unix stream armed after the peer wrote more than ~128 KiB (32 ring
-/// buffers of 4 KiB) and closed never reports EOF, so the reader hangs.
-/// Chaos hits it within seconds: a dropped write or an `ENOBUFS` fallback
-/// re-arms the receive after the writer is gone. Minimal reproduction:
-/// `UnixStream::pair()`, the peer writes 150,000 bytes and closes, then
-/// `read` returns all the bytes but never `Ok(0)`. Keeping Unix flows
-/// below that keeps the default-ring run green until the fix lands; set
-/// the variable to exercise it (and remove the cap with the fix).
-const UNIX_CAP: usize = 100 << 10;
-
-fn unix_big() -> bool {
-    static BIG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *BIG.get_or_init(|| std::env::var("CORING_CHAOS_UNIX_BIG").is_ok_and(|v| v == "1"))
-}
-
-fn flow_len(kind: Kind, rng: &mut Rng) -> usize {
-    let len = any_len(rng);
-    if matches!(kind, Kind::Unix | Kind::UnixPair) && len > UNIX_CAP && !unix_big() {
-        return rng.range(4096, UNIX_CAP as u64) as usize;
-    }
-    len
-}
-
 fn any_len(rng: &mut Rng) -> usize {
     match rng.below(100) {
         0..=49 => rng.range(0, 4096) as usize,
@@ -231,7 +205,7 @@ pub async fn flow_task(r: Rc<Round>, kind: Kind, mut rng: Rng) {
         id: r.id(),
         kind,
         base: rng.below(PLEN),
-        len: flow_len(kind, &mut rng),
+        len: any_len(&mut rng),
         level,
         st: Default::default(),
     });

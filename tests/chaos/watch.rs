@@ -228,30 +228,20 @@ impl Watch {
                 let _ = writeln!(
                     r,
                     "driver, {} ms ago (the runtime loop was alive then): ops_in_flight {} \
-                     (CQ budget {}), backlog_len {}, submitted {}, completed {}, cancelled {}, \
-                     backlog_waits {}, overflow_waits {}, lost {}; tasks alive {}, timers {}",
+                     (CQ {}), submitted {}, completed {}, cancelled {}, budget reaps {}, \
+                     overflow_waits {}, lost {}; tasks alive {}, timers {}",
                     (now - *at).as_millis(),
                     d.ops_in_flight,
                     self.cq,
-                    d.backlog_len,
                     d.ops_submitted,
                     d.ops_completed,
                     d.ops_cancelled,
-                    d.backlog_waits,
+                    d.budget_reaps,
                     d.overflow_waits,
                     d.lost_completions,
                     st.tasks_alive,
                     st.timers
                 );
-                if d.backlog_len > 0 {
-                    let _ = writeln!(
-                        r,
-                        "diagnosis: {} ops wait in the backlog for one of the {} CQ slots, \
-                         which ops that wait indefinitely (see the IDLE gauges) may hold: \
-                         the ring is starved.",
-                        d.backlog_len, self.cq
-                    );
-                }
             }
             None => {
                 let _ = writeln!(r, "driver: no stats were ever published");
