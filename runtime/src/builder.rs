@@ -1,11 +1,11 @@
 //! [`Builder`]: configures and builds a [`Runtime`].
 
 use crate::{
-    launcher::{Cores, LaunchOptions},
+    launcher::{CoreInfo, Cores, LaunchOptions},
     ring::{RingConfig, SetupFlags, SetupFn},
     Runtime,
 };
-use std::{io, time::Duration};
+use std::{future::Future, io, sync::Arc, time::Duration};
 
 /// Default for [`Builder::spin_before_park`].
 const DEFAULT_SPIN: Duration = Duration::ZERO;
@@ -123,6 +123,41 @@ impl Builder {
     /// every size tried).
     pub fn build(&self) -> io::Result<Runtime> {
         Runtime::with_config(&self.ring, self.spin.unwrap_or(DEFAULT_SPIN))
+    }
+
+    /// Runs `f(core)` once on each core — one pinned thread, one runtime,
+    /// one ring per core — and returns when every core has finished, with
+    /// each core's output, or the first start-up error (a ring that could
+    /// not get even the floor size; the other cores are shut down cleanly
+    /// first).
+    ///
+    /// A core finishes when its main future `f(core)` returns; its tasks
+    /// still alive are then dropped. During a shutdown (see
+    /// [`ShutdownHandle`](crate::ShutdownHandle)) a core instead drains: its main future runs on
+    /// until it returns, then the core waits for its spawned tasks, all
+    /// within [`shutdown_grace`](Builder::shutdown_grace). A core whose main
+    /// future had not returned by a hard stop (the deadline, a second
+    /// signal, [`ShutdownHandle::shutdown_now`](crate::ShutdownHandle::shutdown_now)) gives `None`. The first
+    /// SIGINT or SIGTERM starts the drain and the next one stops at once,
+    /// unless [`shutdown_on_signals(false)`](Builder::shutdown_on_signals);
+    /// the calling thread waits for them while the cores run. A panicking
+    /// core starts the drain of the others and `run` returns its panic.
+    ///
+    /// Rings are created on their own threads (so `SINGLE_ISSUER` and
+    /// `DEFER_TASKRUN` hold) and share the memlock budget.
+    pub fn run<F, Fut>(&self, f: F) -> io::Result<Vec<Option<Fut::Output>>>
+    where
+        F: Fn(CoreInfo) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let builder = self.clone();
+        let build = Arc::new(move |rings: u32| {
+            let mut b = builder.clone();
+            b.memlock_share(rings);
+            b.build()
+        });
+        crate::launcher::run(&self.launch, build, f)
     }
 
     /// How long an idle runtime watches for work (memory reads only)

@@ -69,15 +69,7 @@ impl SharedFd {
         }
     }
 
-    /// Closes the fd through the ring and reports the result. If ops still
-    /// hold the fd, it is closed when the last of them finishes and this
-    /// returns `Ok(())` at once.
-    pub async fn close(self) -> io::Result<()> {
-        match self.try_unwrap() {
-            Ok(fd) => crate::op::Op::new(crate::op::Close::new(fd)).await,
-            Err(_still_shared) => Ok(()),
-        }
-    }
+    // `close(self)`, which needs the `Close` op, is in `op/close.rs`.
 }
 
 impl AsFd for SharedFd {
@@ -104,7 +96,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // SAFETY: we own the fd and nothing uses it after this.
         let fd = unsafe { OwnedFd::from_raw_fd(self.fd) };
-        if let Some(driver) = crate::executor::try_current_driver() {
+        if let Some(driver) = crate::driver::current::try_current() {
             // Handed back when the driver cannot take it: dropped, so
             // closed with close(2).
             let _ = driver.close_detached(fd);

@@ -29,7 +29,7 @@ mod blocking;
 pub mod buf;
 mod builder;
 pub mod channel;
-pub mod driver;
+mod driver;
 mod executor;
 pub mod fd;
 pub mod launcher;
@@ -40,6 +40,7 @@ pub mod time;
 
 pub use blocking::{blocking_threads, spawn_blocking, BlockingTask};
 pub use builder::Builder;
+pub use driver::DriverStats;
 pub use executor::{
     ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now, JoinError,
     JoinHandle, Runtime, RuntimeStats,

@@ -19,16 +19,18 @@
 //! orphaned op's resources — is collected and done by [`DriverHandle`] after
 //! the driver's borrow ends, so neither can re-enter the driver.
 
+mod completion;
+pub(crate) mod current;
 mod ring_io;
 mod slots;
 mod stats;
 mod wake;
 
+pub use completion::Completion;
 pub(crate) use slots::Token;
 pub use stats::DriverStats;
 pub(crate) use wake::WakeFd;
 
-use crate::op::Completion;
 use crate::ring::{memlock, RingInfo};
 use io_uring::{squeue, types, IoUring, Probe};
 use slots::{CompletionQueue, SlotState, Slots, IGNORE, PARK_TIMEOUT, WAKE};
@@ -407,7 +409,7 @@ impl DriverHandle {
     }
 
     pub(crate) fn fallback_count(&self) -> u64 {
-        self.inner.borrow().info.attempts.len() as u64 - 1
+        self.inner.borrow().info.fallbacks()
     }
 
     pub(crate) fn info(&self) -> RingInfo {

@@ -3,8 +3,7 @@
 //! slots, and the cancels shutdown needs. See the parent module and
 //! DESIGN.md ("Backpressure") for the rules these keep.
 
-use super::{slots::SlotState, Driver, Token, IGNORE, PARK_TIMEOUT, WAKE};
-use crate::op::Completion;
+use super::{slots::SlotState, Completion, Driver, Token, IGNORE, PARK_TIMEOUT, WAKE};
 use io_uring::{cqueue, opcode, squeue, types};
 use std::{
     io,

@@ -5,8 +5,8 @@
 //! cancel aimed at an op that is gone can never be mistaken for a newer op
 //! that reused the key.
 
+use super::Completion;
 use super::Orphan;
-use crate::op::Completion;
 use slab::Slab;
 use std::{collections::VecDeque, task::Waker};
 

@@ -27,8 +27,10 @@ pub(crate) struct Context {
     pub(crate) tasks_spawned: Cell<u64>,
     /// How long to watch for work before parking in the kernel.
     pub(crate) spin: std::time::Duration,
-    /// Set when the runtime is one core of a launcher run.
-    pub(crate) core: RefCell<Option<crate::launcher::CoreContext>>,
+    /// Filled when the runtime is one core of a launcher run: the
+    /// launcher's per-core context, opaque to the executor (the launcher
+    /// is the layer above).
+    pub(crate) core: RefCell<Option<Rc<dyn Any>>>,
     /// Per-runtime values (see `runtime_local`), dropped after the ring.
     pub(crate) locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }
@@ -61,18 +63,27 @@ pub(crate) fn enter(ctx: &Rc<Context>) -> EnterGuard {
         }
         *c = Some(ctx.clone());
     });
-    EnterGuard { previous: None }
+    EnterGuard {
+        previous: None,
+        _driver: crate::driver::current::enter(&ctx.driver),
+    }
 }
 
 /// Makes `ctx` current even if another runtime is (a runtime dropped inside
 /// another's task), restoring the other when the guard drops.
 pub(crate) fn enter_for_drop(ctx: &Rc<Context>) -> EnterGuard {
     let previous = CURRENT.with(|c| c.borrow_mut().replace(ctx.clone()));
-    EnterGuard { previous }
+    EnterGuard {
+        previous,
+        _driver: crate::driver::current::enter(&ctx.driver),
+    }
 }
 
+/// Restores the previous context (and driver) when dropped.
 pub(crate) struct EnterGuard {
     previous: Option<Rc<Context>>,
+    /// Dropped after `previous` is restored (fields drop in order).
+    _driver: crate::driver::current::CurrentGuard,
 }
 
 impl Drop for EnterGuard {
@@ -108,15 +119,6 @@ pub(crate) fn current(what: &str) -> Rc<Context> {
 pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Rc<Context>) -> R) -> R {
     CURRENT.with(|c| match &*c.borrow() {
         Some(ctx) => f(ctx),
-        None => outside(what),
+        None => crate::driver::current::outside(what),
     })
-}
-
-#[cold]
-#[inline(never)]
-fn outside(what: &str) -> ! {
-    panic!(
-        "coring: {what} was used outside a coring runtime; run it inside \
-         Runtime::block_on, #[coring::main] or #[coring::test]"
-    )
 }

@@ -2,28 +2,18 @@
 //! to the driver.
 
 pub(crate) mod context;
+mod detach;
+mod published;
 mod queue;
 mod runtime;
 mod task;
 
+pub use published::CoreStats;
 pub(crate) use queue::Shared;
 pub(crate) use runtime::stats_of;
 pub use runtime::{Runtime, RuntimeStats};
 pub(crate) use task::spawn_in;
 pub use task::{spawn, yield_now, JoinError, JoinHandle};
-
-use crate::driver::DriverHandle;
-use std::rc::Rc;
-
-/// The current runtime's driver; panics naming `what` outside a runtime.
-pub(crate) fn current_driver(what: &str) -> Rc<DriverHandle> {
-    context::with_current(what, |c| c.driver.clone())
-}
-
-/// The current runtime's driver, if a runtime runs on this thread.
-pub(crate) fn try_current_driver() -> Option<Rc<DriverHandle>> {
-    context::try_current().map(|c| c.driver.clone())
-}
 
 /// Counters of the runtime running on this thread.
 ///

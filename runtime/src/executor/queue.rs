@@ -25,7 +25,7 @@ pub(crate) struct Shared {
     remote: Mutex<VecDeque<Runnable>>,
     jobs: Mutex<Vec<Job>>,
     /// Counters this runtime publishes for other threads to read.
-    pub(crate) published: crate::launcher::PublishedStats,
+    pub(crate) published: super::published::PublishedStats,
     remote_len: AtomicUsize,
     /// Set while the runtime is (about to be) blocked in the kernel.
     parked: AtomicBool,

@@ -20,6 +20,7 @@ use crate::{
     time::Timers,
 };
 use std::{
+    any::Any,
     cell::{Cell, RefCell},
     collections::VecDeque,
     future::Future,
@@ -58,6 +59,8 @@ pub struct RuntimeStats {
     pub tasks_alive: u64,
     /// Timers (sleeps) registered now.
     pub timers: u64,
+    /// Steps the ring's set-up fell back before it succeeded.
+    pub ring_fallbacks: u64,
 }
 
 impl Runtime {
@@ -183,7 +186,10 @@ impl Runtime {
         self.ctx.shared.clone()
     }
 
-    pub(crate) fn set_core(&self, core: crate::launcher::CoreContext) {
+    /// Fills the runtime's slot for the layer that runs it as one core of
+    /// a group (the launcher's per-core context, opaque here); a runtime
+    /// with a filled slot publishes its counters for other threads.
+    pub(crate) fn set_core(&self, core: Rc<dyn Any>) {
         *self.ctx.core.borrow_mut() = Some(core);
     }
 
@@ -199,14 +205,14 @@ pub(crate) fn stats_of(ctx: &Context) -> RuntimeStats {
         tasks_spawned: ctx.tasks_spawned.get(),
         tasks_alive: ctx.tasks.alive(),
         timers: ctx.timers.len() as u64,
+        ring_fallbacks: ctx.driver.fallback_count(),
     }
 }
 
 /// Publishes counters for other cores (only under the launcher).
 fn publish(ctx: &Context) {
     if ctx.core.borrow().is_some() {
-        let fallbacks = ctx.driver.fallback_count();
-        ctx.shared.published.publish(&stats_of(ctx), fallbacks);
+        ctx.shared.published.publish(&stats_of(ctx));
     }
 }
 

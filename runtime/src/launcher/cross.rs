@@ -1,7 +1,6 @@
 //! Cross-core work: [`spawn_on`] builds a future on another core (it may
 //! be `!Send` there) and gives back a `Send` [`RemoteHandle`] to its output.
 
-use super::context;
 use crate::JoinError;
 use futures::{channel::oneshot, FutureExt};
 use std::{
@@ -23,7 +22,6 @@ where
     Fut: Future + 'static,
     Fut::Output: Send + 'static,
 {
-    let ctx = context::current("coring::spawn_on");
     let (tx, rx) = oneshot::channel();
     let job = Box::new(move || {
         let task = async move {
@@ -32,28 +30,29 @@ where
         };
         drop(crate::spawn(task));
     });
-    let core_ctx = ctx.core.borrow();
-    match core_ctx.as_ref() {
+    super::with_core("coring::spawn_on", |ctx, c| match c {
         Some(c) => match c.set.shared(core) {
-            Some(shared) => shared.push_job(job),
-            None => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "spawn_on: no core {core} (this run has {})",
-                        c.set.shareds.len()
-                    ),
-                ))
+            Some(shared) => {
+                shared.push_job(job);
+                Ok(())
             }
-        },
-        None if core == 0 => ctx.shared.push_job(job),
-        None => {
-            return Err(io::Error::new(
+            None => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("spawn_on: no core {core}: this is a single runtime (core 0 only)"),
-            ))
+                format!(
+                    "spawn_on: no core {core} (this run has {})",
+                    c.set.shareds.len()
+                ),
+            )),
+        },
+        None if core == 0 => {
+            ctx.shared.push_job(job);
+            Ok(())
         }
-    }
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("spawn_on: no core {core}: this is a single runtime (core 0 only)"),
+        )),
+    })?;
     Ok(RemoteHandle { rx })
 }
 

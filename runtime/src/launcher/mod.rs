@@ -15,30 +15,25 @@
 mod affinity;
 mod cross;
 mod drain;
+mod run;
 mod shutdown;
-mod stats;
 
+pub use crate::executor::CoreStats;
 pub use affinity::{allowed_cpus, pin_current_thread};
 pub use cross::{spawn_on, RemoteHandle};
+pub(crate) use run::run;
 pub use shutdown::{Draining, ShutdownHandle};
-pub use stats::CoreStats;
-pub(crate) use stats::PublishedStats;
 
-use crate::{
-    executor::{context, Shared},
-    signal::SignalWatch,
-    Builder,
-};
+use crate::executor::{context, Shared};
 use std::{
     any::{Any, TypeId},
     collections::HashMap,
-    future::Future,
     io,
-    sync::{mpsc, Arc},
+    sync::Arc,
     time::Duration,
 };
 
-/// Default for [`Builder::shutdown_grace`].
+/// Default for [`Builder::shutdown_grace`](crate::Builder::shutdown_grace).
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
 /// Which cores to run on.
@@ -117,7 +112,7 @@ impl Cores {
     }
 }
 
-/// Who a core is, given to the per-core closure of [`Builder::run`].
+/// Who a core is, given to the per-core closure of [`Builder::run`](crate::Builder::run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoreInfo {
     /// The core's index, `0..cores`.
@@ -131,53 +126,52 @@ pub struct CoreInfo {
 /// What all cores of one run share.
 pub(crate) struct CoreSet {
     shareds: Vec<Arc<Shared>>,
-    fallbacks: Vec<u64>,
     shutdown: ShutdownHandle,
     /// Values shared by all cores of the run (see [`run_shared`]).
     values: std::sync::Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
-/// A core's place in its run.
+/// A core's place in its run; kept in the runtime's opaque core slot.
 pub(crate) struct CoreContext {
     pub(crate) index: usize,
     pub(crate) set: Arc<CoreSet>,
 }
 
+/// Runs `f` with the current runtime's context and its core's place in a
+/// launcher run (`None` for a single runtime); panics naming `what`
+/// outside a runtime.
+pub(crate) fn with_core<R>(
+    what: &str,
+    f: impl FnOnce(&context::Context, Option<&CoreContext>) -> R,
+) -> R {
+    context::with_current(what, |ctx| {
+        let slot = ctx.core.borrow();
+        let core = slot.as_ref().and_then(|c| c.downcast_ref::<CoreContext>());
+        f(ctx, core)
+    })
+}
+
 /// The current core's index: `0..cores` under the launcher, 0 in a
 /// single runtime. Panics outside a coring runtime.
 pub fn core_id() -> usize {
-    let ctx = context::current("coring::core_id");
-    let core = ctx.core.borrow();
-    core.as_ref().map_or(0, |c| c.index)
+    with_core("coring::core_id", |_, core| core.map_or(0, |c| c.index))
 }
 
 /// How many cores the current run has (1 for a single runtime).
 pub fn core_count() -> usize {
-    let ctx = context::current("coring::core_count");
-    let core = ctx.core.borrow();
-    core.as_ref().map_or(1, |c| c.set.shareds.len())
+    with_core("coring::core_count", |_, core| {
+        core.map_or(1, |c| c.set.shareds.len())
+    })
 }
 
 /// The counters core `index` last published (any core may ask). `None` if
 /// there is no such core.
 pub fn core_stats(index: usize) -> Option<CoreStats> {
-    let ctx = context::current("coring::core_stats");
-    let core = ctx.core.borrow();
-    match core.as_ref() {
+    with_core("coring::core_stats", |ctx, core| match core {
         Some(c) => c.set.shareds.get(index).map(|s| s.published.read()),
-        None if index == 0 => {
-            let s = crate::executor::stats_of(&ctx);
-            Some(CoreStats {
-                tasks_spawned: s.tasks_spawned,
-                ops_submitted: s.driver.ops_submitted,
-                ops_completed: s.driver.ops_completed,
-                ops_in_flight: s.driver.ops_in_flight,
-                ring_fallbacks: ctx.driver.info().attempts.len() as u64 - 1,
-                overflow_waits: s.driver.overflow_waits,
-            })
-        }
+        None if index == 0 => Some(crate::executor::stats_of(ctx).into()),
         None => None,
-    }
+    })
 }
 
 /// A value of type `T` shared by every core of the current launcher run,
@@ -187,30 +181,30 @@ pub fn core_stats(index: usize) -> Option<CoreStats> {
 ///
 /// Panics outside a coring runtime.
 pub fn run_shared<T: Send + Sync + 'static>(init: impl FnOnce() -> T) -> Arc<T> {
-    let ctx = context::current("coring::run_shared");
-    let core = ctx.core.borrow();
-    let Some(c) = core.as_ref() else {
-        // A single runtime is a run of one core: keep it per runtime.
-        struct Single<T>(Arc<T>);
-        return ctx.local(|| Single(Arc::new(init()))).0.clone();
-    };
-    let mut values = c.set.values.lock().unwrap_or_else(|e| e.into_inner());
-    let v = values
-        .entry(TypeId::of::<T>())
-        .or_insert_with(|| Arc::new(init()) as Arc<dyn Any + Send + Sync>)
-        .clone();
-    v.downcast::<T>().expect("keyed by TypeId")
+    with_core("coring::run_shared", |ctx, core| {
+        let Some(c) = core else {
+            // A single runtime is a run of one core: keep it per runtime.
+            struct Single<T>(Arc<T>);
+            return ctx.local(|| Single(Arc::new(init()))).0.clone();
+        };
+        let mut values = c.set.values.lock().unwrap_or_else(|e| e.into_inner());
+        let v = values
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(init()) as Arc<dyn Any + Send + Sync>)
+            .clone();
+        v.downcast::<T>().expect("keyed by TypeId")
+    })
 }
 
 /// The handle that shuts down every core of the current run (see
 /// [`ShutdownHandle`]). Panics outside a launcher run.
 pub fn shutdown_handle() -> ShutdownHandle {
-    let ctx = context::current("coring::shutdown_handle");
-    let core = ctx.core.borrow();
-    match core.as_ref() {
+    with_core("coring::shutdown_handle", |_, core| {
+        match core {
         Some(c) => c.set.shutdown.clone(),
         None => panic!("coring::shutdown_handle needs the multi-core launcher (Builder::run or #[coring::main(cores = ..)])"),
     }
+    })
 }
 
 /// Whether the current launcher run is shutting down (draining or
@@ -222,9 +216,8 @@ pub fn shutdown_handle() -> ShutdownHandle {
 ///
 /// Panics outside a coring runtime.
 pub fn is_shutting_down() -> bool {
-    context::with_current("coring::runtime::is_shutting_down", |ctx| {
-        let core = ctx.core.borrow();
-        core.as_ref().is_some_and(|c| c.set.shutdown.is_shutdown())
+    with_core("coring::runtime::is_shutting_down", |_, core| {
+        core.is_some_and(|c| c.set.shutdown.is_shutdown())
     })
 }
 
@@ -260,209 +253,13 @@ impl<E: From<io::Error>> MainOutput for Result<(), E> {
     }
 }
 
-impl Builder {
-    /// Runs `f(core)` once on each core — one pinned thread, one runtime,
-    /// one ring per core — and returns when every core has finished, with
-    /// each core's output, or the first start-up error (a ring that could
-    /// not get even the floor size; the other cores are shut down cleanly
-    /// first).
-    ///
-    /// A core finishes when its main future `f(core)` returns; its tasks
-    /// still alive are then dropped. During a shutdown (see
-    /// [`ShutdownHandle`]) a core instead drains: its main future runs on
-    /// until it returns, then the core waits for its spawned tasks, all
-    /// within [`shutdown_grace`](Builder::shutdown_grace). A core whose main
-    /// future had not returned by a hard stop (the deadline, a second
-    /// signal, [`ShutdownHandle::shutdown_now`]) gives `None`. The first
-    /// SIGINT or SIGTERM starts the drain and the next one stops at once,
-    /// unless [`shutdown_on_signals(false)`](Builder::shutdown_on_signals);
-    /// the calling thread waits for them while the cores run. A panicking
-    /// core starts the drain of the others and `run` returns its panic.
-    ///
-    /// Rings are created on their own threads (so `SINGLE_ISSUER` and
-    /// `DEFER_TASKRUN` hold) and share the memlock budget.
-    pub fn run<F, Fut>(&self, f: F) -> io::Result<Vec<Option<Fut::Output>>>
-    where
-        F: Fn(CoreInfo) -> Fut + Send + Sync + 'static,
-        Fut: Future + 'static,
-        Fut::Output: Send + 'static,
-    {
-        let allowed = allowed_cpus()?;
-        let cpus = self.launch.cores.resolve(&allowed)?;
-        let n = cpus.len();
-        let span = tracing::info_span!("coring_launcher", cores = n);
-        let _enter = span.enter();
-        tracing::info!(?cpus, pin = self.launch.pin, "starting cores");
-        let f = Arc::new(f);
-        let shutdown = ShutdownHandle {
-            state: shutdown::StopState::new(n, self.launch.grace),
-        };
-        let watch = match self.launch.shutdown_on_signals {
-            true => Some(SignalWatch::new(&drain::SIGNALS)?),
-            false => None,
-        };
-        let left = Arc::new(drain::CoresLeft::new(
-            n,
-            watch.as_ref().map(SignalWatch::stopper),
-        ));
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let mut go_txs = Vec::new();
-        let mut threads = Vec::new();
-        for (index, &cpu) in cpus.iter().enumerate() {
-            let (go_tx, go_rx) = mpsc::channel::<Option<Arc<CoreSet>>>();
-            go_txs.push(go_tx);
-            let mut builder = self.clone();
-            builder.memlock_share(n as u32);
-            let ready_tx = ready_tx.clone();
-            let f = f.clone();
-            let pin_cpu = self.launch.pin.then_some(cpu);
-            let shutdown = shutdown.clone();
-            let exit = drain::CoreExit(left.clone());
-            let thread = std::thread::Builder::new()
-                .name(format!("coring-core-{index}"))
-                .spawn(move || -> Result<Option<Fut::Output>, String> {
-                    let _exit = exit;
-                    let start = || -> io::Result<crate::Runtime> {
-                        if let Some(cpu) = pin_cpu {
-                            pin_current_thread(cpu)?;
-                        }
-                        builder.build()
-                    };
-                    // A panic while starting (in an injected ring set-up,
-                    // say) is reported like an error: the other cores wait
-                    // for every core's report before they run.
-                    let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(start))
-                        .unwrap_or_else(|panic| {
-                            Err(io::Error::other(format!(
-                                "core {index} panicked while starting: {}",
-                                panic_message(&*panic)
-                            )))
-                        });
-                    let rt = match started {
-                        Ok(rt) => rt,
-                        Err(e) => {
-                            let _ = ready_tx.send((index, Err(e)));
-                            return Ok(None);
-                        }
-                    };
-                    let fallbacks = rt.ring_info().attempts.len() as u64 - 1;
-                    let _ = ready_tx.send((index, Ok((rt.shared(), fallbacks))));
-                    let Ok(Some(set)) = go_rx.recv() else {
-                        return Ok(None); // another core failed to start
-                    };
-                    rt.set_core(CoreContext { index, set });
-                    let info = CoreInfo {
-                        index,
-                        cpu: pin_cpu,
-                        cores: n,
-                    };
-                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        rt.block_on(drain::run_core(f(info), &shutdown.state, index))
-                    }));
-                    rt.publish_stats();
-                    match out {
-                        Ok(out) => Ok(out),
-                        Err(panic) => {
-                            // The other cores drain (and stop at the
-                            // deadline); `run` reports the panic.
-                            shutdown.shutdown();
-                            Err(format!("core {index} panicked: {}", panic_message(&*panic)))
-                        }
-                    }
-                })?;
-            threads.push(thread);
-        }
-        drop(ready_tx);
-        // Wait until every core has a ring (or failed to get one).
-        let mut shareds: Vec<Option<Arc<Shared>>> = vec![None; n];
-        let mut fallbacks = vec![0; n];
-        let mut first_error: Option<(usize, io::Error)> = None;
-        for _ in 0..n {
-            let Ok((index, res)) = ready_rx.recv() else {
-                break;
-            };
-            match res {
-                Ok((shared, fb)) => {
-                    shareds[index] = Some(shared);
-                    fallbacks[index] = fb;
-                }
-                Err(e) => {
-                    tracing::error!(core = index, error = %e, "core failed to start");
-                    if first_error.as_ref().is_none_or(|(i, _)| index < *i) {
-                        first_error = Some((index, e));
-                    }
-                }
-            }
-        }
-        // The signal handlers are armed before any core runs `f`.
-        let signal_error = match (&first_error, &watch) {
-            (None, Some(watch)) => watch.install().err(),
-            _ => None,
-        };
-        let set = match (&first_error, &signal_error) {
-            (None, None) => Some(Arc::new(CoreSet {
-                shareds: shareds
-                    .into_iter()
-                    .map(|s| s.expect("every core reported"))
-                    .collect(),
-                fallbacks,
-                shutdown: shutdown.clone(),
-                values: Default::default(),
-            })),
-            _ => None,
-        };
-        for tx in &go_txs {
-            let _ = tx.send(set.clone());
-        }
-        if let (Some(_), Some(watch)) = (&set, &watch) {
-            // Until every core has ended.
-            drain::watch_signals(watch, &shutdown);
-        }
-        drop(set);
-        let mut outputs = Vec::with_capacity(n);
-        let mut panic_error = None;
-        for t in threads {
-            match t.join() {
-                Ok(Ok(out)) => outputs.push(out),
-                Ok(Err(msg)) => {
-                    outputs.push(None);
-                    panic_error.get_or_insert(msg);
-                }
-                Err(_) => {
-                    outputs.push(None);
-                    panic_error.get_or_insert_with(|| "a core thread panicked".into());
-                }
-            }
-        }
-        if let Some((index, e)) = first_error {
-            return Err(io::Error::new(
-                e.kind(),
-                format!("core {index} could not start: {e}"),
-            ));
-        }
-        if let Some(e) = signal_error {
-            return Err(e);
-        }
-        if let Some(msg) = panic_error {
-            return Err(io::Error::other(msg));
-        }
-        tracing::info!("all cores finished");
-        Ok(outputs)
-    }
-}
-
 impl CoreSet {
     pub(crate) fn shared(&self, index: usize) -> Option<&Arc<Shared>> {
         self.shareds.get(index)
     }
-
-    #[allow(dead_code)]
-    pub(crate) fn fallbacks(&self, index: usize) -> u64 {
-        self.fallbacks.get(index).copied().unwrap_or(0)
-    }
 }
 
-/// Launcher options kept on the [`Builder`].
+/// Launcher options kept on the [`Builder`](crate::Builder).
 #[derive(Debug, Clone)]
 pub(crate) struct LaunchOptions {
     pub(crate) cores: Cores,

@@ -1,6 +1,7 @@
-//! [`Close`]: close an fd through the ring.
+//! [`Close`]: close an fd through the ring, and [`SharedFd::close`] built on it.
 
-use super::{Completion, OpCode};
+use super::{Completion, Op, OpCode};
+use crate::fd::SharedFd;
 use io_uring::{opcode, squeue, types};
 use std::{
     io,
@@ -70,5 +71,17 @@ unsafe impl OpCode for Close {
 
     fn complete_orphan(mut self, cqe: Completion) {
         let _ = self.disown(&cqe);
+    }
+}
+
+impl SharedFd {
+    /// Closes the fd through the ring and reports the result. If ops still
+    /// hold the fd, it is closed when the last of them finishes and this
+    /// returns `Ok(())` at once.
+    pub async fn close(self) -> io::Result<()> {
+        match self.try_unwrap() {
+            Ok(fd) => Op::new(Close::new(fd)).await,
+            Err(_still_shared) => Ok(()),
+        }
     }
 }

@@ -18,8 +18,6 @@
 
 mod cancel;
 mod close;
-mod completion;
-mod detach;
 mod multishot;
 mod nop;
 mod openat;
@@ -30,15 +28,16 @@ mod timeout;
 mod write;
 mod writev;
 
+pub use crate::driver::Completion;
 pub use cancel::CancelFd;
 pub use close::Close;
-pub use completion::Completion;
 pub use multishot::{MultiOp, MultishotCode};
 pub use nop::Nop;
 pub use openat::OpenAt;
 pub use poll::PollAdd;
 pub use read::Read;
 pub use readv::Readv;
+pub(crate) use timeout::clamp_duration;
 pub use timeout::Timeout;
 pub use write::Write;
 pub use writev::Writev;
@@ -139,28 +138,16 @@ impl<T: OpCode> Op<T> {
         self.hand_over(|op| Box::new(op));
     }
 
-    /// Like [`detach`](Self::detach), but if the op has not completed
-    /// `limit` after this call, it is cancelled: a send to a peer that
-    /// stopped reading does not hold its socket and buffer forever. (A
-    /// small task waits for whichever comes first; it ends with the op.)
-    pub fn detach_for(mut self, limit: std::time::Duration) {
-        let watch = Rc::new(detach::Watch::default());
-        let w = watch.clone();
-        if let Some((driver, token)) =
-            self.hand_over(move |op| Box::new(detach::Watched::new(op, w)))
-        {
-            detach::cancel_after(driver, token, watch, limit);
-        }
-    }
-
     /// Moves the op into the driver (wrapped by `wrap`) without a cancel;
     /// returns where it went, or `None` if it never could be submitted.
-    fn hand_over(
+    /// (`detach_for`, which needs a task and a timer, lives above the
+    /// executor: `executor/detach.rs`.)
+    pub(crate) fn hand_over(
         &mut self,
         wrap: impl FnOnce(T) -> Box<dyn Orphan>,
     ) -> Option<(Rc<DriverHandle>, Token)> {
         if let State::Unsubmitted = self.state {
-            let driver = crate::executor::try_current_driver()?;
+            let driver = crate::driver::current::try_current()?;
             let op = self.op.as_mut()?;
             match driver.push(T::CODE, op.build(), futures::task::noop_waker_ref(), false) {
                 Ok(token) => self.state = State::Submitted(driver, token),
@@ -193,7 +180,7 @@ impl<T: OpCode> Future for Op<T> {
         let this = self.get_mut();
         let cqe = match &this.state {
             State::Unsubmitted => {
-                let driver = crate::executor::current_driver("an io_uring op");
+                let driver = crate::driver::current::current("an io_uring op");
                 let op = this.op.as_mut().expect("Op polled after completion");
                 match driver.push(T::CODE, op.build(), cx.waker(), false) {
                     Ok(token) => {
@@ -235,7 +222,7 @@ impl<T: OpCode> Drop for Op<T> {
 ///
 /// Panics outside a coring runtime.
 pub fn is_supported(code: u8) -> bool {
-    crate::executor::current_driver("coring::runtime::op::is_supported").is_supported(code)
+    crate::driver::current::current("coring::runtime::op::is_supported").is_supported(code)
 }
 
 /// Converts a completion's result into an `io::Result<usize>`.

@@ -77,7 +77,7 @@ impl<T: MultishotCode> Stream for MultiOp<T> {
             return Poll::Ready(None);
         };
         let Some((driver, token)) = &this.state else {
-            let driver = crate::executor::current_driver("a multishot io_uring op");
+            let driver = crate::driver::current::current("a multishot io_uring op");
             return match driver.push(T::CODE, op.build(), cx.waker(), true) {
                 Ok(token) => {
                     this.state = Some((driver, token));

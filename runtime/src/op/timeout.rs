@@ -22,7 +22,7 @@ impl Timeout {
     /// [`sleep`](crate::time::sleep) does, rather than being rejected by the
     /// kernel.
     pub fn new(duration: Duration) -> Self {
-        let duration = crate::time::clamp_duration(Instant::now(), duration);
+        let duration = clamp_duration(Instant::now(), duration);
         Timeout {
             ts: Box::new(types::Timespec::from(duration)),
         }
@@ -45,5 +45,25 @@ unsafe impl OpCode for Timeout {
             Err(e) => Err(e),
             Ok(_) => Ok(()),
         }
+    }
+}
+
+/// About 30 years: the deadline used for durations too long for `Instant`.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// The one rule for huge durations: `duration` if `from + duration` fits in
+/// an `Instant`, else ~30 years (`FAR_FUTURE`). Used by [`Timeout`] and by
+/// [`sleep`](crate::time::sleep); the kernel timer op's timespec must
+/// have seconds that fit in `i64` (an `Instant` always does).
+///
+/// (Kept here, in the op layer, so `time` builds on it rather than the
+/// other way round.)
+pub(crate) fn clamp_duration(from: Instant, duration: Duration) -> Duration {
+    if from.checked_add(duration).is_some() {
+        duration
+    } else if from.checked_add(FAR_FUTURE).is_some() {
+        FAR_FUTURE
+    } else {
+        Duration::ZERO
     }
 }

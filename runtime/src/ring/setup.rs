@@ -50,6 +50,11 @@ pub struct RingInfo {
 }
 
 impl RingInfo {
+    /// How many set-up attempts failed before the one that succeeded.
+    pub fn fallbacks(&self) -> u64 {
+        self.attempts.len().saturating_sub(1) as u64
+    }
+
     /// Whether anything other than the wanted size and flags was granted.
     pub fn fell_back(&self) -> bool {
         self.attempts.len() > 1 || self.size != self.wanted

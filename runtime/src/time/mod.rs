@@ -8,6 +8,7 @@ mod timers;
 pub(crate) use timers::Timers;
 
 use crate::executor::context;
+use crate::op::clamp_duration;
 use pin_project_lite::pin_project;
 use std::{
     fmt,
@@ -24,27 +25,10 @@ pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(deadline_after(Instant::now(), duration))
 }
 
-/// About 30 years: the deadline used for durations too long for `Instant`.
-const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
-
 /// `from + duration`, or a deadline ~30 years out if that overflows
 /// `Instant` (`sleep(Duration::MAX)` waits "forever", it does not panic).
 fn deadline_after(from: Instant, duration: Duration) -> Instant {
     from + clamp_duration(from, duration)
-}
-
-/// The one rule for huge durations: `duration` if `from + duration` fits in
-/// an `Instant`, else ~30 years (`FAR_FUTURE`). Used by [`sleep`] and by the
-/// kernel timer op ([`Timeout`](crate::op::Timeout)), whose timespec must
-/// have seconds that fit in `i64` (an `Instant` always does).
-pub(crate) fn clamp_duration(from: Instant, duration: Duration) -> Duration {
-    if from.checked_add(duration).is_some() {
-        duration
-    } else if from.checked_add(FAR_FUTURE).is_some() {
-        FAR_FUTURE
-    } else {
-        Duration::ZERO
-    }
 }
 
 /// Waits until `deadline`.

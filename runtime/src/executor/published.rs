@@ -1,7 +1,8 @@
-//! Per-core counters that any core can read: each runtime publishes its
-//! counters into atomics (plain stores, no contention) as it runs.
+//! Counters a runtime publishes for other threads: under the launcher each
+//! core's runtime stores its counters into atomics (plain stores, no
+//! contention) before it parks, and any core reads them as [`CoreStats`].
 
-use crate::RuntimeStats;
+use super::RuntimeStats;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Counters of one core, as last published by that core.
@@ -21,6 +22,20 @@ pub struct CoreStats {
     pub overflow_waits: u64,
 }
 
+impl From<RuntimeStats> for CoreStats {
+    fn from(s: RuntimeStats) -> Self {
+        CoreStats {
+            tasks_spawned: s.tasks_spawned,
+            ops_submitted: s.driver.ops_submitted,
+            ops_completed: s.driver.ops_completed,
+            ops_in_flight: s.driver.ops_in_flight,
+            ring_fallbacks: s.ring_fallbacks,
+            overflow_waits: s.driver.overflow_waits,
+        }
+    }
+}
+
+/// The atomics behind [`CoreStats`].
 #[derive(Default)]
 pub(crate) struct PublishedStats {
     tasks_spawned: AtomicU64,
@@ -32,12 +47,12 @@ pub(crate) struct PublishedStats {
 }
 
 impl PublishedStats {
-    pub(crate) fn publish(&self, s: &RuntimeStats, fallbacks: u64) {
+    pub(crate) fn publish(&self, s: &RuntimeStats) {
         self.tasks_spawned.store(s.tasks_spawned, Relaxed);
         self.ops_submitted.store(s.driver.ops_submitted, Relaxed);
         self.ops_completed.store(s.driver.ops_completed, Relaxed);
         self.ops_in_flight.store(s.driver.ops_in_flight, Relaxed);
-        self.ring_fallbacks.store(fallbacks, Relaxed);
+        self.ring_fallbacks.store(s.ring_fallbacks, Relaxed);
         self.overflow_waits.store(s.driver.overflow_waits, Relaxed);
     }
 

@@ -1,11 +1,12 @@
-//! Watching a detached op: [`Watched`] wraps the op in the driver so its
-//! completion is seen, and [`cancel_after`] spawns the small task behind
-//! [`Op::detach_for`](super::Op::detach_for) that cancels the op if it is
-//! still running when its time is up — and ends as soon as the op does, so
-//! a detached op that finishes at once costs no long-lived task or timer.
+//! [`Op::detach_for`]: a detached op with a time limit. [`Watched`] wraps
+//! the op in the driver so its completion is seen, and [`cancel_after`]
+//! spawns the small task that cancels the op if it is still running when
+//! its time is up — and ends as soon as the op does, so a detached op that
+//! finishes at once costs no long-lived task or timer. It needs a task and
+//! a timer, so it lives here, above the op layer.
 
-use super::{Completion, OpCode};
-use crate::driver::{DriverHandle, Orphan, Token};
+use crate::driver::{Completion, DriverHandle, Orphan, Token};
+use crate::op::{Op, OpCode};
 use std::{
     cell::{Cell, RefCell},
     future::poll_fn,
@@ -15,9 +16,23 @@ use std::{
     time::Duration,
 };
 
+impl<T: OpCode> Op<T> {
+    /// Like [`detach`](Self::detach), but if the op has not completed
+    /// `limit` after this call, it is cancelled: a send to a peer that
+    /// stopped reading does not hold its socket and buffer forever. (A
+    /// small task waits for whichever comes first; it ends with the op.)
+    pub fn detach_for(mut self, limit: Duration) {
+        let watch = Rc::new(Watch::default());
+        let w = watch.clone();
+        if let Some((driver, token)) = self.hand_over(move |op| Box::new(Watched::new(op, w))) {
+            cancel_after(driver, token, watch, limit);
+        }
+    }
+}
+
 /// Whether a watched op finished, and who waits to hear it.
 #[derive(Default)]
-pub(super) struct Watch {
+struct Watch {
     done: Cell<bool>,
     waiter: RefCell<Option<Waker>>,
 }
@@ -44,13 +59,13 @@ impl Watch {
 
 /// An op left in the driver; when the driver is done with it (completed,
 /// or dropped because it never reached the kernel) its [`Watch`] is set.
-pub(super) struct Watched<T> {
+struct Watched<T> {
     op: Option<T>,
     watch: Rc<Watch>,
 }
 
 impl<T> Watched<T> {
-    pub(super) fn new(op: T, watch: Rc<Watch>) -> Self {
+    fn new(op: T, watch: Rc<Watch>) -> Self {
         Watched {
             op: Some(op),
             watch,
@@ -74,19 +89,14 @@ impl<T> Drop for Watched<T> {
 
 /// Spawns the task that cancels op `token` after `limit` unless `watch`
 /// reports it finished first.
-pub(super) fn cancel_after(
-    driver: Rc<DriverHandle>,
-    token: Token,
-    watch: Rc<Watch>,
-    limit: Duration,
-) {
+fn cancel_after(driver: Rc<DriverHandle>, token: Token, watch: Rc<Watch>, limit: Duration) {
     if watch.done.get() {
         return;
     }
-    let Some(ctx) = crate::executor::context::try_current() else {
+    let Some(ctx) = super::context::try_current() else {
         return;
     };
-    drop(crate::executor::spawn_in(&ctx, async move {
+    drop(super::spawn_in(&ctx, async move {
         let deadline = pin!(crate::time::sleep(limit));
         let finished = pin!(watch.finished());
         if let futures::future::Either::Left(_) = futures::future::select(deadline, finished).await
