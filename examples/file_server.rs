@@ -346,23 +346,9 @@ async fn respond(stream: &mut TcpStream, root: &Path, req: Request) -> io::Resul
     }
 }
 
-/// The OS error behind `e`, also when coring wrapped it with the path.
-fn errno(e: &io::Error) -> Option<i32> {
-    let mut err: &(dyn std::error::Error + 'static) = e.get_ref()?;
-    loop {
-        if let Some(os) = err
-            .downcast_ref::<io::Error>()
-            .and_then(io::Error::raw_os_error)
-        {
-            return Some(os);
-        }
-        err = err.source()?;
-    }
-}
-
 /// Answers with the status that fits an error finding or opening a file.
 async fn respond_error(stream: &mut TcpStream, e: &io::Error, keep_alive: bool) -> io::Result<()> {
-    let (code, reason) = match e.raw_os_error().or_else(|| errno(e)) {
+    let (code, reason) = match coring::runtime::raw_os_error(e) {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => (404, "Not Found"),
         Some(libc::EACCES | libc::EPERM) => (403, "Forbidden"),
         // Out of fds or file table: a moment later it may work.

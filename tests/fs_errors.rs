@@ -134,10 +134,8 @@ fn closed_fd() {
     // A high fd number, so that no other test reuses it once closed.
     let fd = 900;
     // SAFETY: dup2 onto an fd number nothing in this process uses.
-    assert_eq!(
-        unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&std_file), fd) },
-        fd
-    );
+    let rc = unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&std_file), fd) };
+    assert_eq!(rc, fd);
     // SAFETY: fd 900 is ours (just created by dup2).
     let std_file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     rt().block_on(async {

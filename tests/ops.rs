@@ -484,10 +484,8 @@ fn pipe_bytes(fd: &SharedFd) -> i32 {
     use std::os::fd::AsRawFd;
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one int into `n`.
-    assert_eq!(
-        unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) },
-        0
-    );
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(rc, 0);
     n
 }
 

@@ -101,8 +101,7 @@ fn floor_failure_is_a_clear_error() {
     let err = Builder::new()
         .setup_fn(Arc::new(|_, _| Err(enomem())))
         .build()
-        .err()
-        .expect("every size fails");
+        .expect_err("every size fails");
     assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
     let msg = err.to_string();
     assert!(msg.contains("ulimit -l"), "{msg}");
@@ -551,6 +550,7 @@ fn dropping_many_waiting_ops_frees_them_and_the_ring_goes_on() {
 /// The fd's identity, to tell "closed" from "closed and the number reused
 /// by another test thread".
 fn fd_identity(fd: i32) -> Option<(u64, u64)> {
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fstat writes into `st`, which is a valid, owned stat buffer.
     (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))

@@ -16,6 +16,7 @@
 //! | `cores` | `"all"` or `"N"` | run the body once per core, one pinned thread and ring each (`Builder::cores(..).run(..)`); SIGINT/SIGTERM shut all cores down — the first drains, the second stops at once, see `ShutdownHandle` — (under `#[coring::test]` signals are left alone); the function must return `()` or `Result<(), E>` with `E: From<io::Error> + Send` |
 //! | `crate` | string path | the module exposing `Builder`, default `::coring::runtime` |
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod expand;
 mod options;

@@ -5,10 +5,27 @@
 
 use std::{error::Error, fmt, io, net::SocketAddr, os::fd::AsFd};
 
-/// An I/O error with the operation and address it happened on.
-struct AddrError {
+/// An I/O error with the operation and address it happened on: the
+/// payload of every error coring-net returns for a socket call (`connect
+/// 127.0.0.1:1: Connection refused (os error 111)`), like
+/// `coring::fs::PathError` for paths. `coring::runtime::raw_os_error`
+/// finds the errno through it in one call.
+pub struct AddrError {
     what: String,
     source: io::Error,
+}
+
+impl AddrError {
+    /// What was being done, and to which address or fd (`connect
+    /// 127.0.0.1:1`).
+    pub fn context(&self) -> &str {
+        &self.what
+    }
+
+    /// The error the OS (or the layer below) reported.
+    pub fn os_error(&self) -> &io::Error {
+        &self.source
+    }
 }
 
 impl fmt::Display for AddrError {

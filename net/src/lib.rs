@@ -52,6 +52,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod accept;
@@ -64,6 +65,7 @@ mod tcp;
 mod udp;
 mod unix;
 
+pub use error::AddrError;
 pub use resolve::ToSocketAddrs;
 pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpListenerBuilder, TcpStream,

@@ -17,6 +17,7 @@ pub(crate) mod sealed {
     use super::*;
 
     /// What an address argument turns into.
+    #[derive(Debug)]
     pub enum Resolve {
         /// Already known.
         Done(Vec<SocketAddr>),

@@ -21,10 +21,10 @@ use std::{
 };
 
 /// Most threads the pool runs at once.
-pub const MAX_THREADS: usize = 16;
+pub(crate) const MAX_THREADS: usize = 16;
 
 /// How long an idle pool thread waits for work before exiting.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -139,6 +139,7 @@ pub fn blocking_threads() -> usize {
 
 /// The result of [`spawn_blocking`].
 #[must_use = "a BlockingTask's result is lost unless awaited"]
+#[derive(Debug)]
 pub struct BlockingTask<R> {
     rx: oneshot::Receiver<Result<R, ()>>,
     spawn_error: Option<io::Error>,

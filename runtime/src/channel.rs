@@ -143,6 +143,7 @@ impl<T: Send> Sender<T> {
 
 /// The future of [`Sender::send`].
 #[must_use = "a send does nothing until awaited"]
+#[derive(Debug)]
 pub struct SendFuture<'a, T> {
     sender: &'a Sender<T>,
     value: Option<T>,
@@ -255,6 +256,18 @@ impl<T> Drop for Receiver<T> {
         self.chan.rx_closed.store(true, SeqCst);
         self.chan.tx_waiting.fetch_add(1, SeqCst);
         self.chan.wake_senders();
+    }
+}
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver").finish_non_exhaustive()
     }
 }
 

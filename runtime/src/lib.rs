@@ -23,6 +23,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod blocking;
@@ -30,6 +31,7 @@ pub mod buf;
 mod builder;
 pub mod channel;
 mod driver;
+mod error;
 mod executor;
 pub mod fd;
 pub mod launcher;
@@ -41,6 +43,7 @@ pub mod time;
 pub use blocking::{blocking_threads, spawn_blocking, BlockingTask};
 pub use builder::Builder;
 pub use driver::DriverStats;
+pub use error::raw_os_error;
 pub use executor::{
     ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now, JoinError,
     JoinHandle, Runtime, RuntimeStats,

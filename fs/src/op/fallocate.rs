@@ -8,6 +8,7 @@ use coring_runtime::{
 use std::io;
 
 /// `fallocate(2)` through the ring.
+#[derive(Debug)]
 pub struct Fallocate {
     fd: SharedFd,
     offset: u64,

@@ -8,6 +8,7 @@ use coring_runtime::{
 use std::io;
 
 /// `fsync(2)` / `fdatasync(2)` through the ring.
+#[derive(Debug)]
 pub struct Fsync {
     fd: SharedFd,
     data_only: bool,

@@ -11,6 +11,7 @@ use std::io;
 /// with `ErrorKind::Unsupported` (from the runtime's probe);
 /// [`File::set_len`](crate::File::set_len) then falls back to the blocking
 /// pool.
+#[derive(Debug)]
 pub struct Ftruncate {
     fd: SharedFd,
     len: u64,

@@ -7,6 +7,7 @@ use coring_runtime::{
 use std::{ffi::CString, io};
 
 /// `linkat(AT_FDCWD, original, AT_FDCWD, link, 0)` through the ring.
+#[derive(Debug)]
 pub struct LinkAt {
     original: CString,
     link: CString,

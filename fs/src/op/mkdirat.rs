@@ -7,6 +7,7 @@ use coring_runtime::{
 use std::{ffi::CString, io};
 
 /// `mkdirat(AT_FDCWD, path, mode)` through the ring.
+#[derive(Debug)]
 pub struct MkDirAt {
     path: CString,
     mode: u32,

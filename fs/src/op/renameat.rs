@@ -7,6 +7,7 @@ use coring_runtime::{
 use std::{ffi::CString, io};
 
 /// `renameat2(AT_FDCWD, from, AT_FDCWD, to, 0)` through the ring.
+#[derive(Debug)]
 pub struct RenameAt {
     from: CString,
     to: CString,

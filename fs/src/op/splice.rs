@@ -11,6 +11,7 @@ use std::io;
 /// `splice(2)` through the ring. One side must be a pipe; an offset of
 /// `None` means "no offset" (required for the pipe side, and for sockets).
 /// The kernel always runs it on an io-wq worker thread.
+#[derive(Debug)]
 pub struct Splice {
     fd_in: SharedFd,
     off_in: i64,

@@ -9,6 +9,7 @@ use std::{ffi::CString, io};
 
 /// `statx(2)` through the ring, of a path or of an open fd. The result
 /// buffer is a heap `Box<libc::statx>` owned by the op.
+#[derive(Debug)]
 pub struct Statx {
     fd: Option<SharedFd>,
     path: CString,

@@ -7,6 +7,7 @@ use coring_runtime::{
 use std::{ffi::CString, io};
 
 /// `symlinkat(target, AT_FDCWD, link)` through the ring.
+#[derive(Debug)]
 pub struct SymlinkAt {
     target: CString,
     link: CString,

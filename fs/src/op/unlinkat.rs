@@ -7,6 +7,7 @@ use coring_runtime::{
 use std::{ffi::CString, io};
 
 /// `unlinkat(AT_FDCWD, path, flags)` through the ring.
+#[derive(Debug)]
 pub struct UnlinkAt {
     path: CString,
     flags: i32,

@@ -245,3 +245,9 @@ impl FromRawFd for TcpListener {
         TcpListener::from_owned(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 }
+
+impl std::fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming").finish_non_exhaustive()
+    }
+}

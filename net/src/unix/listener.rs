@@ -138,3 +138,9 @@ impl FromRawFd for UnixListener {
         UnixListener::from_owned(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 }
+
+impl std::fmt::Debug for UnixIncoming<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnixIncoming").finish_non_exhaustive()
+    }
+}

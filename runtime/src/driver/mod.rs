@@ -45,7 +45,7 @@ use std::{
 /// The resources of an op whose future was dropped while the kernel still
 /// owned them. They live in the driver until the op's CQE arrives; then
 /// `complete` runs (e.g. closing an fd the late completion produced).
-pub trait Orphan {
+pub(crate) trait Orphan {
     /// The op's last CQE arrived.
     fn complete(self: Box<Self>, cqe: Completion);
 
@@ -94,7 +94,7 @@ pub(crate) struct Driver {
 }
 
 /// The driver behind a `RefCell`, shared by the executor and every op.
-pub struct DriverHandle {
+pub(crate) struct DriverHandle {
     inner: RefCell<Driver>,
 }
 
@@ -484,6 +484,12 @@ impl DriverHandle {
                 d.orphans = orphans;
             }
         }
+    }
+}
+
+impl std::fmt::Debug for DriverHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverHandle").finish_non_exhaustive()
     }
 }
 

@@ -21,7 +21,7 @@ pub(crate) const PARK_TIMEOUT: u64 = u64::MAX - 2;
 
 /// Identifies one op in the table; `user_data` of its SQE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Token(u64);
+pub(crate) struct Token(u64);
 
 impl Token {
     fn new(key: usize, gen: u32) -> Self {

@@ -294,3 +294,12 @@ impl Drop for Runtime {
         tracing::debug!(elapsed = ?start.elapsed(), "runtime shut down");
     }
 }
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("id", &self.ctx.id)
+            .field("ring", &self.ctx.driver.info().size)
+            .finish_non_exhaustive()
+    }
+}

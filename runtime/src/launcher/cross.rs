@@ -58,6 +58,7 @@ where
 
 /// The output of a task started with [`spawn_on`]; `Send`, awaitable from
 /// any core. Dropping it does not cancel the task.
+#[derive(Debug)]
 pub struct RemoteHandle<T> {
     rx: oneshot::Receiver<Result<T, JoinError>>,
 }

@@ -9,6 +9,7 @@ use io_uring::{opcode, squeue, types};
 use std::io;
 
 /// `IORING_OP_ASYNC_CANCEL` with `IORING_ASYNC_CANCEL_FD | ALL` (5.19).
+#[derive(Debug)]
 pub struct CancelFd {
     fd: SharedFd,
 }

@@ -15,6 +15,7 @@ use std::{
 /// shutdown) closes the fd with `close(2)` instead of leaking
 /// it. Dropping the future does not cancel the close; it finishes in the
 /// background.
+#[derive(Debug)]
 pub struct Close {
     fd: Option<OwnedFd>,
 }

@@ -102,11 +102,13 @@ impl<T: OpCode> Orphan for T {
 ///
 /// Panics on first poll if created outside a coring runtime.
 #[must_use = "an Op does nothing until polled"]
+#[derive(Debug)]
 pub struct Op<T: OpCode> {
     op: Option<T>,
     state: State,
 }
 
+#[derive(Debug)]
 enum State {
     Unsubmitted,
     Submitted(Rc<DriverHandle>, Token),

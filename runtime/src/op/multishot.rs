@@ -41,6 +41,7 @@ pub unsafe trait MultishotCode: 'static {
 /// The stream of one multishot op. Dropping it cancels the op; completions
 /// that arrive later go to [`MultishotCode::orphan_item`].
 #[must_use = "a MultiOp does nothing until polled"]
+#[derive(Debug)]
 pub struct MultiOp<T: MultishotCode> {
     op: Option<T>,
     state: Option<(Rc<DriverHandle>, Token)>,

@@ -8,6 +8,7 @@ use std::{ffi::CString, io, os::unix::ffi::OsStrExt, path::Path};
 /// Opens `path` relative to the working directory with `flags` and `mode`.
 /// A completion that arrives after the future was dropped has its fd
 /// closed, not leaked.
+#[derive(Debug)]
 pub struct OpenAt {
     path: CString,
     flags: i32,

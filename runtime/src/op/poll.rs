@@ -6,6 +6,7 @@ use io_uring::{opcode, squeue, types};
 use std::io;
 
 /// One-shot poll for `events` (`libc::POLLIN`, `POLLOUT`, ...).
+#[derive(Debug)]
 pub struct PollAdd {
     fd: SharedFd,
     events: u32,

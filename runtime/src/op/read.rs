@@ -8,6 +8,7 @@ use std::io;
 /// `IORING_OP_READ`: reads into `buf` from its start
 /// (`bytes_total` bytes at most) at `offset` (`u64::MAX`: the file
 /// position, for pipes and sockets).
+#[derive(Debug)]
 pub struct Read<B> {
     fd: SharedFd,
     buf: B,

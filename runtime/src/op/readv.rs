@@ -7,6 +7,7 @@ use std::io;
 
 /// `IORING_OP_READV`: fills `bufs` in order, from `offset` (`u64::MAX`: the
 /// file position).
+#[derive(Debug)]
 pub struct Readv<B> {
     fd: SharedFd,
     bufs: Vec<B>,

@@ -12,6 +12,7 @@ use std::{
 };
 
 /// `IORING_OP_TIMEOUT`: completes after `duration`.
+#[derive(Debug)]
 pub struct Timeout {
     ts: Box<types::Timespec>,
 }

@@ -7,6 +7,7 @@ use std::io;
 
 /// `IORING_OP_WRITE`: writes `buf`'s initialized bytes to `fd` at `offset`
 /// (`u64::MAX`: the file position, for pipes and sockets).
+#[derive(Debug)]
 pub struct Write<B> {
     fd: SharedFd,
     buf: B,

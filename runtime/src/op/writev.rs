@@ -7,6 +7,7 @@ use std::io;
 
 /// `IORING_OP_WRITEV`: writes the initialized bytes of `bufs` in order, at
 /// `offset` (`u64::MAX`: the file position).
+#[derive(Debug)]
 pub struct Writev<B> {
     fd: SharedFd,
     bufs: Vec<B>,
