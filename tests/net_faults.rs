@@ -19,9 +19,15 @@ async fn connection_refused_names_the_address() {
         assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
         assert!(e.to_string().starts_with("connect 127.0.0.1:1: "), "{e}");
         // The errno is one call away, and the context is typed.
-        assert_eq!(e.raw_os_error(), None, "wrapped, so std's accessor misses it");
+        assert_eq!(
+            e.raw_os_error(),
+            None,
+            "wrapped, so std's accessor misses it"
+        );
         assert_eq!(coring::runtime::raw_os_error(&e), Some(libc::ECONNREFUSED));
-        let inner = e.get_ref().and_then(|i| i.downcast_ref::<coring::net::AddrError>());
+        let inner = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<coring::net::AddrError>());
         assert_eq!(inner.map(|a| a.context()), Some("connect 127.0.0.1:1"));
     })
     .await

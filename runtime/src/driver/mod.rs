@@ -23,6 +23,7 @@ mod completion;
 pub(crate) mod current;
 mod ring_io;
 mod slots;
+mod state;
 mod stats;
 mod wake;
 
@@ -33,7 +34,8 @@ pub(crate) use wake::WakeFd;
 
 use crate::ring::{memlock, RingInfo};
 use io_uring::{squeue, types, IoUring, Probe};
-use slots::{CompletionQueue, SlotState, Slots, IGNORE, PARK_TIMEOUT, WAKE};
+use slots::{Slots, IGNORE, PARK_TIMEOUT, WAKE};
+use state::{OpPoll, Released, SlotState, StreamPoll};
 use std::{
     cell::RefCell,
     mem::ManuallyDrop,
@@ -144,36 +146,36 @@ impl DriverHandle {
         waker: &Waker,
         multishot: bool,
     ) -> Result<Token, Completion> {
-        let mut d = self.inner.borrow_mut();
-        if d.closed {
-            return Err(Completion::error(libc::ECANCELED));
-        }
-        if let Some(p) = &d.probe {
-            if !p.is_supported(opcode) {
-                return Err(Completion::unsupported(opcode));
+        self.with(|d| {
+            if d.closed {
+                return Err(Completion::error(libc::ECANCELED));
             }
-        }
-        let state = if multishot {
-            SlotState::Stream {
-                queue: CompletionQueue::default(),
-                waker: Some(waker.clone()),
-                finished: false,
+            if let Some(p) = &d.probe {
+                if !p.is_supported(opcode) {
+                    return Err(Completion::unsupported(opcode));
+                }
             }
-        } else {
-            SlotState::Waiting(Some(waker.clone()))
-        };
-        let token = d.slots.insert(state);
-        let entry = entry.user_data(token.user_data());
-        d.stats.ops_submitted += 1;
-        if let Err(e) = d.push_sqe(&entry) {
-            d.slots.remove(token);
-            drop(d);
-            self.flush();
-            return Err(Completion::error(e.raw_os_error().unwrap_or(libc::EIO)));
-        }
-        drop(d);
+            let state = match multishot {
+                true => SlotState::stream(waker),
+                false => SlotState::op(waker),
+            };
+            let token = d.slots.insert(state);
+            let entry = entry.user_data(token.user_data());
+            d.stats.ops_submitted += 1;
+            if let Err(e) = d.push_sqe(&entry) {
+                d.slots.remove(token);
+                return Err(Completion::error(e.raw_os_error().unwrap_or(libc::EIO)));
+            }
+            Ok(token)
+        })
+    }
+
+    /// Runs `f` with the driver borrowed, then (the borrow ended) wakes the
+    /// tasks and completes the orphans it collected.
+    fn with<R>(&self, f: impl FnOnce(&mut Driver) -> R) -> R {
+        let r = f(&mut self.inner.borrow_mut());
         self.flush();
-        Ok(token)
+        r
     }
 
     /// Polls an op's slot: its completion if the CQE arrived (freeing the
@@ -188,26 +190,13 @@ impl DriverHandle {
             }
             return Poll::Ready(Completion::new(-libc::ECANCELED, 0));
         };
-        match &mut slot.state {
-            SlotState::Done(_) => {
-                let Some(slot) = d.slots.remove(token) else {
-                    unreachable!()
-                };
-                let SlotState::Done(c) = slot.state else {
-                    unreachable!()
-                };
+        match slot.state.poll_op(waker) {
+            OpPoll::Done(c) => {
+                d.slots.remove(token);
                 Poll::Ready(c)
             }
-            SlotState::Waiting(w) => {
-                match w {
-                    Some(w) if w.will_wake(waker) => {}
-                    _ => *w = Some(waker.clone()),
-                }
-                Poll::Pending
-            }
-            SlotState::Orphan(_) | SlotState::Stream { .. } => {
-                Poll::Ready(Completion::error(libc::ECANCELED))
-            }
+            OpPoll::Pending => Poll::Pending,
+            OpPoll::Cancelled => Poll::Ready(Completion::error(libc::ECANCELED)),
         }
     }
 
@@ -218,26 +207,14 @@ impl DriverHandle {
         let Some(slot) = d.slots.get_mut(token) else {
             return Poll::Ready(None);
         };
-        let SlotState::Stream {
-            queue,
-            waker: w,
-            finished,
-        } = &mut slot.state
-        else {
-            return Poll::Ready(None);
-        };
-        if let Some(c) = queue.pop_front() {
-            return Poll::Ready(Some(c));
+        match slot.state.poll_stream(waker) {
+            StreamPoll::Item(c) => Poll::Ready(Some(c)),
+            StreamPoll::End => {
+                d.slots.remove(token);
+                Poll::Ready(None)
+            }
+            StreamPoll::Pending => Poll::Pending,
         }
-        if *finished {
-            d.slots.remove(token);
-            return Poll::Ready(None);
-        }
-        match w {
-            Some(w) if w.will_wake(waker) => {}
-            _ => *w = Some(waker.clone()),
-        }
-        Poll::Pending
     }
 
     /// The op's future was dropped before its completion was taken: keep
@@ -267,51 +244,23 @@ impl DriverHandle {
             }
             return;
         };
-        if let SlotState::Stream {
-            queue, finished, ..
-        } = &mut slot.state
-        {
-            let mut pending = std::mem::take(queue);
-            let finished = *finished;
-            let mut orphan = orphan;
-            if finished {
-                d.slots.remove(token);
-                drop(d);
-                // The last one is the op's final completion.
-                while let Some(c) = pending.pop_front() {
-                    if pending.is_empty() {
-                        orphan.complete(c);
-                        return;
-                    }
-                    orphan.complete_more(c);
-                }
-                return;
-            }
-            while let Some(c) = pending.pop_front() {
-                orphan.complete_more(c);
-            }
-            slot.state = SlotState::Orphan(orphan);
-            d.stats.ops_cancelled += 1;
-            d.cancel(token);
-            drop(d);
-            self.flush();
-            return;
-        }
-        match slot.state {
-            SlotState::Done(c) => {
+        match slot.state.release(orphan, cancel) {
+            Released::Complete(orphan, c) => {
                 d.slots.remove(token);
                 drop(d);
                 orphan.complete(c);
             }
-            _ if !cancel => {
-                // Left to finish: the CQE (or shutdown) completes the orphan.
-                slot.state = SlotState::Orphan(orphan);
+            Released::StreamEnded(orphan, pending) => {
+                d.slots.remove(token);
+                drop(d);
+                state::finish_stream(orphan, pending);
             }
-            _ => {
-                slot.state = SlotState::Orphan(orphan);
-                d.stats.ops_cancelled += 1;
-                if !d.closed {
-                    d.cancel(token);
+            Released::Held { cancel } => {
+                if cancel {
+                    d.stats.ops_cancelled += 1;
+                    if !d.closed {
+                        d.cancel(token);
+                    }
                 }
                 drop(d);
                 self.flush();
@@ -323,20 +272,13 @@ impl DriverHandle {
     /// generation in the token makes this a no-op once it finished, even if
     /// the slab key was reused).
     pub(crate) fn cancel_orphan(&self, token: Token) {
-        let mut d = self.inner.borrow_mut();
-        if d.closed {
-            return;
-        }
-        let Some(slot) = d.slots.get_mut(token) else {
-            return;
-        };
-        if !matches!(slot.state, SlotState::Orphan(_)) {
-            return;
-        }
-        d.stats.ops_cancelled += 1;
-        d.cancel(token);
-        drop(d);
-        self.flush();
+        self.with(|d| {
+            let orphan = d.slots.get_mut(token).is_some_and(|s| s.state.is_orphan());
+            if orphan && !d.closed {
+                d.stats.ops_cancelled += 1;
+                d.cancel(token);
+            }
+        })
     }
 
     /// Closes `fd` through the ring without waiting for the result: the
@@ -368,26 +310,22 @@ impl DriverHandle {
 
     /// Submits pending SQEs (no wait) and reaps completions.
     pub(crate) fn submit_and_reap(&self) {
-        {
-            let mut d = self.inner.borrow_mut();
+        self.with(|d| {
             d.arm_wake();
             d.enter(0, None);
             d.reap();
-        }
-        self.flush();
+        })
     }
 
     /// Blocks in the kernel until a completion arrives (an op, a wake from
     /// another thread) or `timeout` passes; then reaps.
     pub(crate) fn park(&self, timeout: Option<Duration>) {
-        {
-            let mut d = self.inner.borrow_mut();
+        self.with(|d| {
             d.arm_wake();
             d.stats.parks += 1;
             d.enter(1, timeout);
             d.reap();
-        }
-        self.flush();
+        })
     }
 
     /// Runs `f` with the ring's submitter, for registrations.

@@ -3,7 +3,7 @@
 //! slots, and the cancels shutdown needs. See the parent module and
 //! DESIGN.md ("Backpressure") for the rules these keep.
 
-use super::{slots::SlotState, Completion, Driver, Token, IGNORE, PARK_TIMEOUT, WAKE};
+use super::{state::Delivered, Completion, Driver, Token, IGNORE, PARK_TIMEOUT, WAKE};
 use io_uring::{cqueue, opcode, squeue, types};
 use std::{
     io,
@@ -201,30 +201,12 @@ impl Driver {
         let Some(slot) = self.slots.get_mut(token) else {
             return;
         };
-        match &mut slot.state {
-            SlotState::Stream {
-                queue,
-                waker,
-                finished,
-            } => {
-                queue.push_back(c);
-                *finished |= !more;
-                self.wakers.extend(waker.take());
-                return;
-            }
-            SlotState::Orphan(o) if more => {
-                o.complete_more(c);
-                return;
-            }
-            _ => {}
-        }
-        match std::mem::replace(&mut slot.state, SlotState::Done(c)) {
-            SlotState::Waiting(w) => self.wakers.extend(w),
-            SlotState::Orphan(o) => {
+        match slot.state.deliver(c, more) {
+            Delivered::Wake(w) => self.wakers.extend(w),
+            Delivered::Orphan(o) => {
                 self.slots.remove(token);
                 self.orphans.push((o, c));
             }
-            SlotState::Done(_) | SlotState::Stream { .. } => {}
         }
     }
 

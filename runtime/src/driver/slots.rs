@@ -5,10 +5,8 @@
 //! cancel aimed at an op that is gone can never be mistaken for a newer op
 //! that reused the key.
 
-use super::Completion;
-use super::Orphan;
+use super::state::SlotState;
 use slab::Slab;
-use std::{collections::VecDeque, task::Waker};
 
 /// `user_data` of completions the driver ignores (cancels, fire-and-forget
 /// closes).
@@ -44,59 +42,6 @@ impl Token {
     }
     fn gen(self) -> u32 {
         (self.0 >> 32) as u32
-    }
-}
-
-/// Where an op is in its life.
-pub(crate) enum SlotState {
-    /// In the SQ or in the kernel; the future is alive and will be woken.
-    Waiting(Option<Waker>),
-    /// The CQE arrived; the future has not seen it yet.
-    Done(Completion),
-    /// The future was dropped while the kernel owned its resources; they
-    /// stay here until the CQE arrives.
-    Orphan(Box<dyn Orphan>),
-    /// A multishot op: completions queue up until the stream takes them;
-    /// `finished` once a CQE without `IORING_CQE_F_MORE` arrived.
-    Stream {
-        queue: CompletionQueue,
-        waker: Option<Waker>,
-        finished: bool,
-    },
-}
-
-/// A multishot op's completions not yet taken. Usually one at a time, so
-/// the first is held inline; the overflow queue is freed whenever it
-/// empties, so an idle stream (an idle connection's receive) holds no
-/// allocation.
-#[derive(Default)]
-pub(crate) struct CompletionQueue {
-    first: Option<Completion>,
-    rest: VecDeque<Completion>,
-}
-
-impl CompletionQueue {
-    pub(crate) fn push_back(&mut self, c: Completion) {
-        if self.first.is_none() && self.rest.is_empty() {
-            self.first = Some(c);
-        } else {
-            self.rest.push_back(c);
-        }
-    }
-
-    pub(crate) fn pop_front(&mut self) -> Option<Completion> {
-        if let Some(c) = self.first.take() {
-            return Some(c);
-        }
-        let c = self.rest.pop_front();
-        if self.rest.is_empty() && self.rest.capacity() > 0 {
-            self.rest = VecDeque::new();
-        }
-        c
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none() && self.rest.is_empty()
     }
 }
 
