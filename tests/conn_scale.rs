@@ -11,8 +11,7 @@
 
 mod common;
 
-use coring::buf::IoBuf;
-use coring::net::{TcpListener, TcpStream};
+use coring::net::TcpListener;
 use coring::runtime::{
     fd::SharedFd,
     op::{Op, Read, Write},
@@ -136,22 +135,6 @@ fn raise_nofile() -> u64 {
     lim.rlim_cur
 }
 
-async fn echo(mut conn: TcpStream) {
-    let mut buf = Vec::with_capacity(64);
-    loop {
-        let (res, b) = conn.read(buf).await;
-        let n = match res {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let (res, b) = conn.write_all(b.slice(..n)).await;
-        if res.is_err() {
-            return;
-        }
-        buf = b.into_inner();
-    }
-}
-
 const CLIENT_ENV: &str = "CORING_CONN_SCALE_CLIENT";
 /// New connections the client makes while the idle ones wait.
 const FRESH: usize = 200;
@@ -242,7 +225,7 @@ fn idle_tcp_connections_do_not_starve_new_ones() {
             let (conn, _) = accepted
                 .unwrap_or_else(|_| panic!("the client stopped after {} connections", tasks.len()))
                 .unwrap();
-            tasks.push(spawn(echo(conn)));
+            tasks.push(spawn(common::echo(conn, 64)));
         }
         let out = coring::spawn_blocking(move || {
             let out = child.wait_with_output().unwrap();

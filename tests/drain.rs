@@ -6,6 +6,8 @@
 //! as soon as the drain starts. An in-process server (this test binary
 //! re-run as a child) shows a request in a slow handler completing.
 
+mod common;
+
 use std::{
     io::{self, BufRead, BufReader, Read, Write},
     net::TcpStream,
@@ -109,14 +111,7 @@ impl Server {
                 l.lock().unwrap().push(line);
             }
         });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .split_whitespace()
-            .find_map(|w| w.trim_end_matches(',').rsplit(':').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        let port = common::listening_port(&mut child);
         Server {
             child,
             port,

@@ -3,6 +3,8 @@
 //! SIGTERM ending it with exit status 0 (tests/drain.rs covers the drain
 //! in detail).
 
+mod common;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
@@ -70,14 +72,7 @@ impl Server {
             }
         }
         let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .split_whitespace()
-            .find_map(|w| w.trim_end_matches(',').rsplit(':').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        let port = common::listening_port(&mut child);
         Server { child, port, root }
     }
 

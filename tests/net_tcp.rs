@@ -2,6 +2,8 @@
 //! concurrent connections, half-close, split halves, cancel-safe reads,
 //! futures-io compatibility, vectored I/O and std conversions.
 
+mod common;
+
 use coring::buf::IoBuf;
 use coring::net::{TcpListener, TcpStream};
 use futures::{
@@ -34,22 +36,6 @@ fn raise_fd_limit() {
     }
 }
 
-async fn echo(mut conn: TcpStream) {
-    let mut buf = vec![0u8; 8192];
-    loop {
-        let (res, b) = conn.read(buf).await;
-        let n = match res {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let (res, b) = conn.write_all(b.slice(..n)).await;
-        buf = b.into_inner();
-        if res.is_err() {
-            return;
-        }
-    }
-}
-
 /// An echo server on a multishot accept; returns its address.
 async fn echo_server() -> io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -57,7 +43,7 @@ async fn echo_server() -> io::Result<SocketAddr> {
     coring::spawn(async move {
         let mut incoming = listener.incoming();
         while let Some(Ok(conn)) = incoming.next().await {
-            coring::spawn(echo(conn));
+            coring::spawn(common::echo(conn, 8192));
         }
     });
     Ok(addr)

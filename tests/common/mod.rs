@@ -75,3 +75,35 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     }
     v
 }
+
+/// Reads a child server's first stdout line (`listening on 0.0.0.0:PORT,
+/// ...`) and returns the port.
+pub fn listening_port(child: &mut std::process::Child) -> u16 {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout piped"))
+        .read_line(&mut line)
+        .unwrap();
+    line.split_whitespace()
+        .find_map(|w| w.trim_end_matches(',').rsplit(':').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"))
+}
+
+/// Echoes `conn` through owned-buffer reads of up to `buf_size` bytes
+/// until the peer closes or an error.
+pub async fn echo(mut conn: coring::net::TcpStream, buf_size: usize) {
+    use coring::buf::IoBuf;
+    let mut buf = Vec::with_capacity(buf_size);
+    loop {
+        let (res, b) = conn.read(buf).await;
+        let n = match res {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let (res, b) = conn.write_all(b.slice(..n)).await;
+        if res.is_err() {
+            return;
+        }
+        buf = b.into_inner();
+    }
+}
