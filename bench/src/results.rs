@@ -214,3 +214,26 @@ impl RunFile {
         Ok(run)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_keeps_median_and_spread() {
+        let mut e = Entry::new("coring");
+        for v in [3.0, 1.0, 2.0, f64::NAN, 10.0] {
+            e.push(v);
+        }
+        assert_eq!((e.median, e.min, e.max), (2.5, 1.0, 10.0));
+        assert_eq!(e.samples.len(), 5);
+    }
+
+    #[test]
+    fn ratio_is_coring_over_peer() {
+        let mut g = GroupResult::new("core", "t");
+        g.add("m", "ns", false, "coring", 50.0);
+        g.add("m", "ns", false, "monoio", 100.0);
+        assert_eq!(g.measurement("m").unwrap().ratio("monoio"), Some(0.5));
+    }
+}

@@ -231,10 +231,7 @@ fn fio_random(path: &Path) -> Option<f64> {
         "--output-format=terse",
         "--terse-version=3",
     ];
-    let out = std::process::Command::new("fio")
-        .args(args)
-        .output()
-        .ok()?;
+    let out = std::process::Command::new("fio").args(args).output().ok()?;
     // Terse v3: field 8 (1-based) is the read IOPS.
     let text = String::from_utf8_lossy(&out.stdout);
     let iops: f64 = text.lines().next()?.split(';').nth(7)?.parse().ok()?;
