@@ -443,7 +443,13 @@ mod tests {
         let mut g = GroupResult::new("fs", "Files");
         for (c, v) in [("coring", 400.0), ("tokio::fs (seek + read_exact)", 100.0)] {
             for _ in 0..3 {
-                g.add("random 4 KiB reads, 128 tasks in flight", "kIOPS", true, c, v);
+                g.add(
+                    "random 4 KiB reads, 128 tasks in flight",
+                    "kIOPS",
+                    true,
+                    c,
+                    v,
+                );
             }
         }
         let run = RunFile {
