@@ -1,6 +1,15 @@
 //! The benchmark groups, one module each, and the interleaving loop they
 //! share: every contender runs once per round, rounds repeat (A B C A B C
 //! …), so slow drifts of the machine's load hit every contender alike.
+//!
+//! Adding a group (`http`, `files`, `hyper` are planned): a module with
+//! `pub fn run(ctx: &Ctx, g: &mut GroupResult)` that records every sample
+//! with `g.add(measurement, unit, higher_is_better, contender, value)`
+//! (or `interleave` for in-process contenders; `Ctx::example` builds
+//! coring's example binaries, `harness::Server` and `pinned` start pinned
+//! servers and load generators, `ensure_tool` installs missing ones), its
+//! name in `GROUPS` and `title`, a "what this means" line in
+//! `report::meaning`, and its goals in `report::GOALS`.
 
 pub mod core;
 pub mod cores;
