@@ -124,6 +124,12 @@ fn bench(args: &[String]) -> io::Result<()> {
         ctx.server_cpu,
         ctx.load_cpu
     );
+    if m.load_before[0] > 0.5 * m.cpus as f64 && mode != Mode::Smoke {
+        println!(
+            "note: 1-minute load {:.2} on {} CPUs: the machine is busy, figures will be noisy",
+            m.load_before[0], m.cpus
+        );
+    }
     let t0 = Instant::now();
     for name in &names {
         println!("\n=== {name}: {}", groups::title(name));

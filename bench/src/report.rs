@@ -122,6 +122,22 @@ pub fn render(run: &RunFile, plots: &[String]) -> String {
         load(&m.load_before),
         load(&m.load_after)
     );
+    let busy = m.load_before[0].max(m.load_after[0]);
+    if m.cpus > 0 && busy > 0.5 * m.cpus as f64 {
+        let _ = writeln!(
+            s,
+            "**The machine was busy** (1-minute load up to {busy:.2} on {} CPUs): absolute \
+             figures are low and noisy; the ratios, taken in the same rounds, hold up better.\n",
+            m.cpus
+        );
+    }
+    if run.mode != "full" {
+        let _ = writeln!(
+            s,
+            "**A {} run**: fewer and shorter rounds than the full run; not the figures to quote.\n",
+            run.mode
+        );
+    }
     let _ = writeln!(
         s,
         "Every table below was measured in this one run, contenders interleaved round by round. \

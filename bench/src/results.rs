@@ -10,6 +10,26 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// serde_json writes a NaN (a sample that failed, a load average that
+/// could not be read) as `null`; these read it back as NaN.
+mod nan {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub fn vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let v = Vec::<Option<f64>>::deserialize(d)?;
+        Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
+
+    pub fn three<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 3], D::Error> {
+        let v = <[Option<f64>; 3]>::deserialize(d)?;
+        Ok(v.map(|x| x.unwrap_or(f64::NAN)))
+    }
+}
+
 /// Bumped when the layout changes incompatibly.
 pub const SCHEMA: u32 = 1;
 
@@ -40,7 +60,9 @@ pub struct Machine {
     pub mem_total_kib: u64,
     pub rustc: String,
     /// `/proc/loadavg`'s 1, 5 and 15 minute figures.
+    #[serde(deserialize_with = "nan::three")]
     pub load_before: [f64; 3],
+    #[serde(deserialize_with = "nan::three")]
     pub load_after: [f64; 3],
 }
 
@@ -55,7 +77,9 @@ pub struct GroupResult {
     pub measurements: Vec<Measurement>,
     /// Why the group, or part of it, did not run.
     pub skipped: Vec<String>,
+    #[serde(deserialize_with = "nan::three")]
     pub load_before: [f64; 3],
+    #[serde(deserialize_with = "nan::three")]
     pub load_after: [f64; 3],
     pub seconds: f64,
 }
@@ -71,9 +95,13 @@ pub struct Measurement {
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
 pub struct Entry {
     pub contender: String,
+    #[serde(deserialize_with = "nan::vec")]
     pub samples: Vec<f64>,
+    #[serde(deserialize_with = "nan::f64")]
     pub median: f64,
+    #[serde(deserialize_with = "nan::f64")]
     pub min: f64,
+    #[serde(deserialize_with = "nan::f64")]
     pub max: f64,
 }
 
@@ -227,6 +255,16 @@ mod tests {
         }
         assert_eq!((e.median, e.min, e.max), (2.5, 1.0, 10.0));
         assert_eq!(e.samples.len(), 5);
+    }
+
+    #[test]
+    fn failed_samples_survive_the_file() {
+        let mut e = Entry::new("fio");
+        e.push(f64::NAN);
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.contains("null"));
+        let back: Entry = serde_json::from_str(&text).unwrap();
+        assert!(back.samples[0].is_nan() && back.median.is_nan());
     }
 
     #[test]
