@@ -385,10 +385,20 @@ pub fn goals_text(run: &RunFile) -> String {
                     } else {
                         r <= goal.threshold
                     };
-                    if met {
-                        "**met**".into()
+                    let word = if met { "**met**" } else { "**missed**" };
+                    // The ratio's range over the two spreads: if the goal
+                    // lies inside it, the median alone decided.
+                    let straddles = match (m.baseline(), m.entry(&peer)) {
+                        (Some(c), Some(p)) if p.min > 0.0 && p.max > 0.0 => {
+                            let (lo, hi) = (c.min / p.max, c.max / p.min);
+                            lo < goal.threshold && goal.threshold < hi
+                        }
+                        _ => false,
+                    };
+                    if straddles {
+                        format!("{word} by the median; the spreads straddle the goal")
                     } else {
-                        "**missed**".into()
+                        word.to_string()
                     }
                 }
             };
