@@ -101,11 +101,16 @@ fn parse_args() -> Result<Config, String> {
 }
 
 fn main() -> io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(io::stderr)
+    // RUST_LOG as `level` or `target=level,...` (tracing-subscriber's
+    // `Targets`: no regex engine to build); info by default.
+    use tracing_subscriber::{filter::Targets, prelude::*};
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(io::stderr))
+        .with(filter)
         .init();
     let config = match parse_args() {
         Ok(config) => config,

@@ -4,7 +4,7 @@
 //! The buffer is `crossbeam-queue`'s lock-free `ArrayQueue`, allocated once:
 //! a send is one slot write, no allocation (the general-purpose
 //! `futures::channel::mpsc` allocates a node per message, and that
-//! allocation dominated cross-core throughput in `benches/cores.rs`). A send
+//! allocation dominated cross-core throughput in the `cores` benchmark group (`bench/src/groups/cores.rs`)). A send
 //! wakes the receiver through its waker, so a receiving core that is awake
 //! (running, or spinning before a park) gets the message with no syscall;
 //! only a parked core has its eventfd written.

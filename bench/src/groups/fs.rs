@@ -1,15 +1,17 @@
-//! coring-fs against tokio::fs and monoio, side by side in one process, on
-//! a 1 GiB page-cached file (/tmp/coring-fs-bench-1g, created once):
+//! `fs`: coring-fs against tokio::fs and monoio, side by side in one
+//! process (moved from `benches/fs_compare.rs`), on a page-cached file
+//! (`/tmp/coring-fs-bench-<MiB>m`, created once; 1 GiB in full runs):
 //!
-//! 1. random 4 KiB reads, 128 tasks in flight (IOPS);
+//! 1. random 4 KiB reads, 128 tasks in flight (kIOPS), with fio (io_uring,
+//!    QD128, batched) as a contender when it is installed or installable;
 //! 2. sequential 1 MiB reads, one task (GB/s);
-//! 3. file → loopback TCP socket, 1 GiB (GB/s): coring splice_to in each
+//! 3. file → loopback TCP socket (GB/s): coring splice_to in each
 //!    SpliceMode vs sendfile(2), splice(2) through a 1 MiB pipe, and a
 //!    read/write copy with a 64 KiB buffer (each on a plain thread).
-//!
-//! Run: `cargo bench --bench fs_compare` (prints the median of ROUNDS runs
-//! of each contender and ratios). `FS_BENCH_ROUNDS=n` changes the rounds.
 
+use super::{interleave, Contender};
+use crate::harness::{ensure_tool, Ctx};
+use crate::results::GroupResult;
 use std::{
     io::{Read, SeekFrom},
     net::{TcpListener, TcpStream},
@@ -17,31 +19,53 @@ use std::{
     os::unix::fs::FileExt,
     path::{Path, PathBuf},
     rc::Rc,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     thread,
     time::Instant,
 };
 
-const FILE_SIZE: u64 = 1 << 30;
 const TASKS: u64 = 128;
-const RANDOM_READS: u64 = 512 * 1024;
 const SEQ_BUF: usize = 1 << 20;
 
-fn rounds() -> usize {
-    std::env::var("FS_BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
+/// (file size, random reads, fio seconds) of this run.
+static SIZES: OnceLock<(u64, u64, u64)> = OnceLock::new();
+
+fn file_size() -> u64 {
+    SIZES.get().expect("fs sizes set").0
+}
+
+fn random_reads() -> u64 {
+    SIZES.get().expect("fs sizes set").1
+}
+
+fn fio_secs() -> u64 {
+    SIZES.get().expect("fs sizes set").2
+}
+
+pub fn run(ctx: &crate::harness::Ctx, g: &mut GroupResult) {
+    let sizes = ctx.mode.pick(
+        (1u64 << 30, 512 * 1024, 3),
+        (256 << 20, 128 * 1024, 1),
+        (64 << 20, 16 * 1024, 1),
+    );
+    if SIZES.set(sizes).is_err() && SIZES.get() != Some(&sizes) {
+        g.skipped
+            .push("fs ran twice with different sizes in one process".into());
+        return;
+    }
+    let rounds = ctx.mode.rounds(5);
+    let have_fio = ensure_tool("fio", "fio");
+    run_all(ctx, g, rounds, have_fio);
 }
 
 fn bench_file() -> PathBuf {
-    let path = PathBuf::from("/tmp/coring-fs-bench-1g");
-    if std::fs::metadata(&path).map(|m| m.len()).ok() != Some(FILE_SIZE) {
-        eprintln!("creating {} (1 GiB)...", path.display());
+    let path = PathBuf::from(format!("/tmp/coring-fs-bench-{}m", file_size() >> 20));
+    if std::fs::metadata(&path).map(|m| m.len()).ok() != Some(file_size()) {
+        println!("creating {} ({} MiB)...", path.display(), file_size() >> 20);
         let f = std::fs::File::create(&path).unwrap();
         let mut chunk = vec![0u8; 1 << 20];
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for i in 0..(FILE_SIZE >> 20) {
+        for i in 0..(file_size() >> 20) {
             for w in chunk.chunks_exact_mut(8) {
                 x ^= x << 13;
                 x ^= x >> 7;
@@ -65,44 +89,8 @@ fn offsets(t: u64, n: u64) -> impl Iterator<Item = u64> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        (x % (FILE_SIZE / 4096)) * 4096
+        (x % (file_size() / 4096)) * 4096
     })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-struct Contender<'a> {
-    name: &'a str,
-    /// Runs once; returns the seconds taken.
-    run: Box<dyn FnMut() -> f64 + 'a>,
-}
-
-/// Runs every contender `rounds` times, interleaved, and prints medians of
-/// `units / seconds` with ratios to the first contender.
-fn compare(title: &str, unit: &str, units: f64, scale: f64, contenders: Vec<Contender<'_>>) {
-    let mut contenders = contenders;
-    let mut results: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for _ in 0..rounds() {
-        for (c, r) in contenders.iter_mut().zip(&mut results) {
-            r.push(units / (c.run)() / scale);
-        }
-    }
-    println!("\n## {title}");
-    println!("{:<34} {:>12} {:>10}   runs", "contender", unit, "1st/this");
-    let medians: Vec<f64> = results.iter().map(|r| median(r.clone())).collect();
-    for ((c, r), m) in contenders.iter().zip(&results).zip(&medians) {
-        let runs: Vec<String> = r.iter().map(|v| format!("{v:.2}")).collect();
-        println!(
-            "{:<34} {:>12.2} {:>9.2}x   [{}]",
-            c.name,
-            m,
-            medians[0] / m,
-            runs.join(", ")
-        );
-    }
 }
 
 // ---------- random 4 KiB reads ----------
@@ -116,7 +104,7 @@ fn coring_random(rt: &coring::runtime::Runtime, path: &Path) -> f64 {
                 let file = file.clone();
                 coring::spawn(async move {
                     let mut buf = Vec::with_capacity(4096);
-                    for off in offsets(t, RANDOM_READS / TASKS) {
+                    for off in offsets(t, random_reads() / TASKS) {
                         let (res, b) = file.read_at(buf, off).await;
                         assert_eq!(res.unwrap(), 4096);
                         buf = b;
@@ -140,7 +128,7 @@ fn monoio_random(rt: &mut monoio::Runtime<monoio::IoUringDriver>, path: &Path) -
                 let file = file.clone();
                 monoio::spawn(async move {
                     let mut buf = Vec::with_capacity(4096);
-                    for off in offsets(t, RANDOM_READS / TASKS) {
+                    for off in offsets(t, random_reads() / TASKS) {
                         let (res, b) = file.read_at(buf, off).await;
                         assert_eq!(res.unwrap(), 4096);
                         buf = b;
@@ -169,7 +157,7 @@ fn tokio_fs_random(rt: &tokio::runtime::Runtime, path: &Path) -> f64 {
             .map(|(t, mut file)| {
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 4096];
-                    for off in offsets(t as u64, RANDOM_READS / TASKS) {
+                    for off in offsets(t as u64, random_reads() / TASKS) {
                         file.seek(SeekFrom::Start(off)).await.unwrap();
                         file.read_exact(&mut buf).await.unwrap();
                     }
@@ -192,7 +180,7 @@ fn tokio_pread_random(rt: &tokio::runtime::Runtime, path: &Path) -> f64 {
                 let file = file.clone();
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 4096];
-                    for off in offsets(t, RANDOM_READS / TASKS) {
+                    for off in offsets(t, random_reads() / TASKS) {
                         let f = file.clone();
                         buf = tokio::task::spawn_blocking(move || {
                             f.read_exact_at(&mut buf, off).unwrap();
@@ -216,7 +204,7 @@ fn pread_loop(path: &Path) -> f64 {
     let mut buf = vec![0u8; 4096];
     let t0 = Instant::now();
     for t in 0..TASKS {
-        for off in offsets(t, RANDOM_READS / TASKS) {
+        for off in offsets(t, random_reads() / TASKS) {
             file.read_exact_at(&mut buf, off).unwrap();
         }
     }
@@ -224,32 +212,30 @@ fn pread_loop(path: &Path) -> f64 {
 }
 
 /// fio's own figure for the same workload (io_uring, QD128, batched
-/// submission, 3 s), converted to the seconds RANDOM_READS would take at
+/// submission, 3 s), converted to the seconds random_reads() would take at
 /// that rate; `None` if fio is not installed.
 fn fio_random(path: &Path) -> Option<f64> {
-    let out = std::process::Command::new("fio")
-        .args([
-            "--name=rr",
-            &format!("--filename={}", path.display()),
-            "--rw=randread",
-            "--bs=4k",
-            "--size=1g",
-            "--ioengine=io_uring",
-            "--iodepth=128",
-            "--iodepth_batch_submit=32",
-            "--iodepth_batch_complete_min=1",
-            "--invalidate=0",
-            "--time_based",
-            "--runtime=3",
-            "--output-format=terse",
-            "--terse-version=3",
-        ])
-        .output()
-        .ok()?;
+    let args = [
+        "--name=rr",
+        &format!("--filename={}", path.display()),
+        "--rw=randread",
+        "--bs=4k",
+        &format!("--size={}", file_size()),
+        "--ioengine=io_uring",
+        "--iodepth=128",
+        "--iodepth_batch_submit=32",
+        "--iodepth_batch_complete_min=1",
+        "--invalidate=0",
+        "--time_based",
+        &format!("--runtime={}", fio_secs()),
+        "--output-format=terse",
+        "--terse-version=3",
+    ];
+    let out = std::process::Command::new("fio").args(args).output().ok()?;
     // Terse v3: field 8 (1-based) is the read IOPS.
     let text = String::from_utf8_lossy(&out.stdout);
     let iops: f64 = text.lines().next()?.split(';').nth(7)?.parse().ok()?;
-    Some(RANDOM_READS as f64 / iops)
+    Some(random_reads() as f64 / iops)
 }
 
 // ---------- sequential 1 MiB reads ----------
@@ -260,7 +246,7 @@ fn coring_seq(rt: &coring::runtime::Runtime, path: &Path) -> f64 {
         let t0 = Instant::now();
         let mut buf = Vec::with_capacity(SEQ_BUF);
         let mut pos = 0;
-        while pos < FILE_SIZE {
+        while pos < file_size() {
             let (res, b) = file.read_at(buf, pos).await;
             pos += res.unwrap() as u64;
             buf = b;
@@ -275,7 +261,7 @@ fn monoio_seq(rt: &mut monoio::Runtime<monoio::IoUringDriver>, path: &Path) -> f
         let t0 = Instant::now();
         let mut buf = Vec::with_capacity(SEQ_BUF);
         let mut pos = 0;
-        while pos < FILE_SIZE {
+        while pos < file_size() {
             let (res, b) = file.read_at(buf, pos).await;
             pos += res.unwrap() as u64;
             buf = b;
@@ -298,7 +284,7 @@ fn tokio_seq(rt: &tokio::runtime::Runtime, path: &Path) -> f64 {
             }
             total += n as u64;
         }
-        assert_eq!(total, FILE_SIZE);
+        assert_eq!(total, file_size());
         t0.elapsed().as_secs_f64()
     })
 }
@@ -331,7 +317,7 @@ fn timed_transfer(send: impl FnOnce(&TcpStream)) -> f64 {
     drop(stream);
     let got = h.join().unwrap();
     let secs = t0.elapsed().as_secs_f64();
-    assert_eq!(got, FILE_SIZE);
+    assert_eq!(got, file_size());
     secs
 }
 
@@ -343,12 +329,12 @@ fn coring_splice(rt: &coring::runtime::Runtime, path: &Path, mode: coring::fs::S
             .set_nonblocking(mode != coring::fs::SpliceMode::Uring)
             .unwrap();
         let t0 = Instant::now();
-        let n = coring::fs::splice_to_with(&file, 0, FILE_SIZE, &stream, mode)
+        let n = coring::fs::splice_to_with(&file, 0, file_size(), &stream, mode)
             .await
             .unwrap();
         drop(stream);
-        assert_eq!(n, FILE_SIZE);
-        assert_eq!(h.join().unwrap(), FILE_SIZE);
+        assert_eq!(n, file_size());
+        assert_eq!(h.join().unwrap(), file_size());
         t0.elapsed().as_secs_f64()
     })
 }
@@ -357,8 +343,8 @@ fn sendfile_copy(path: &Path) -> f64 {
     let file = std::fs::File::open(path).unwrap();
     timed_transfer(|s| {
         let mut off: libc::off_t = 0;
-        while (off as u64) < FILE_SIZE {
-            let left = (FILE_SIZE - off as u64) as usize;
+        while (off as u64) < file_size() {
+            let left = (file_size() - off as u64) as usize;
             // SAFETY: valid fds; `off` is a live local.
             let n = unsafe { libc::sendfile(s.as_raw_fd(), file.as_raw_fd(), &mut off, left) };
             assert!(n > 0, "sendfile: {}", std::io::Error::last_os_error());
@@ -375,8 +361,8 @@ fn splice_syscall_copy(path: &Path) -> f64 {
     unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 1 << 20) };
     let secs = timed_transfer(|s| {
         let mut off: libc::loff_t = 0;
-        while (off as u64) < FILE_SIZE {
-            let left = ((FILE_SIZE - off as u64) as usize).min(1 << 20);
+        while (off as u64) < file_size() {
+            let left = ((file_size() - off as u64) as usize).min(1 << 20);
             // SAFETY: valid fds; `off` is a live local.
             let mut n = unsafe {
                 libc::splice(
@@ -421,7 +407,7 @@ fn read_write_copy(path: &Path) -> f64 {
         let mut s = s;
         let mut buf = vec![0u8; 64 * 1024];
         let mut off = 0u64;
-        while off < FILE_SIZE {
+        while off < file_size() {
             let n = file.read_at(&mut buf, off).unwrap();
             s.write_all(&buf[..n]).unwrap();
             off += n as u64;
@@ -429,8 +415,7 @@ fn read_write_copy(path: &Path) -> f64 {
     })
 }
 
-fn main() {
-    // `cargo bench` passes --bench; ignore arguments.
+fn run_all(_ctx: &Ctx, g: &mut GroupResult, rounds: usize, have_fio: bool) {
     let path = bench_file();
     let coring = coring::runtime::Runtime::new().unwrap();
     let monoio = std::cell::RefCell::new(
@@ -443,98 +428,88 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!(
-        "fs_compare: 1 GiB cached file, {} rounds, {} cores",
-        rounds(),
-        thread::available_parallelism().map_or(0, |n| n.get())
-    );
-
+    let mib = file_size() >> 20;
+    g.notes.push(format!(
+        "{mib} MiB page-cached file {}, {rounds} interleaved rounds after one warm-up, \
+         unpinned (tokio uses its thread pools); random reads: {} reads, same offsets for everyone",
+        path.display(),
+        random_reads()
+    ));
     let p = path.as_path();
-    compare(
-        &format!("random 4 KiB reads, {TASKS} tasks in flight, {RANDOM_READS} reads"),
+    let gb = |secs: f64| file_size() as f64 / secs / 1e9;
+    let kiops = |secs: f64| random_reads() as f64 / secs / 1e3;
+    let mut random = vec![
+        Contender::new("coring", || kiops(coring_random(&coring, p))),
+        Contender::new("monoio", || {
+            kiops(monoio_random(&mut monoio.borrow_mut(), p))
+        }),
+        Contender::new("tokio::fs (seek + read_exact)", || {
+            kiops(tokio_fs_random(&tokio, p))
+        }),
+        Contender::new("tokio spawn_blocking(pread)", || {
+            kiops(tokio_pread_random(&tokio, p))
+        }),
+        Contender::new("pread loop, 1 thread (ceiling)", || kiops(pread_loop(p))),
+    ];
+    if have_fio {
+        g.command(format!(
+            "fio --name=rr --filename={} --rw=randread --bs=4k --size={} --ioengine=io_uring \
+             --iodepth=128 --iodepth_batch_submit=32 --iodepth_batch_complete_min=1 \
+             --invalidate=0 --time_based --runtime={} --output-format=terse --terse-version=3",
+            p.display(),
+            file_size(),
+            fio_secs()
+        ));
+        random.push(Contender::new("fio io_uring QD128 batched", || {
+            fio_random(p).map_or(f64::NAN, kiops)
+        }));
+    } else {
+        g.skipped
+            .push("fio (not installed and not installable)".into());
+    }
+    interleave(
+        g,
+        &format!("random 4 KiB reads, {TASKS} tasks in flight"),
         "kIOPS",
-        RANDOM_READS as f64,
-        1e3,
-        vec![
-            Contender {
-                name: "coring",
-                run: Box::new(|| coring_random(&coring, p)),
-            },
-            Contender {
-                name: "monoio",
-                run: Box::new(|| monoio_random(&mut monoio.borrow_mut(), p)),
-            },
-            Contender {
-                name: "tokio::fs (seek + read_exact)",
-                run: Box::new(|| tokio_fs_random(&tokio, p)),
-            },
-            Contender {
-                name: "tokio spawn_blocking(pread)",
-                run: Box::new(|| tokio_pread_random(&tokio, p)),
-            },
-            Contender {
-                name: "pread loop, 1 thread (ceiling)",
-                run: Box::new(|| pread_loop(p)),
-            },
-        ]
-        .into_iter()
-        .chain(fio_random(p).map(|_| Contender {
-            name: "fio io_uring QD128 batched",
-            run: Box::new(|| fio_random(p).unwrap_or(f64::NAN)),
-        }))
-        .collect(),
+        true,
+        rounds,
+        random,
     );
-    compare(
-        "sequential 1 MiB reads, 1 GiB, one task",
+    interleave(
+        g,
+        &format!("sequential 1 MiB reads, {mib} MiB, one task"),
         "GB/s",
-        FILE_SIZE as f64,
-        1e9,
+        true,
+        rounds,
         vec![
-            Contender {
-                name: "coring",
-                run: Box::new(|| coring_seq(&coring, p)),
-            },
-            Contender {
-                name: "monoio",
-                run: Box::new(|| monoio_seq(&mut monoio.borrow_mut(), p)),
-            },
-            Contender {
-                name: "tokio::fs",
-                run: Box::new(|| tokio_seq(&tokio, p)),
-            },
+            Contender::new("coring", || gb(coring_seq(&coring, p))),
+            Contender::new("monoio", || gb(monoio_seq(&mut monoio.borrow_mut(), p))),
+            Contender::new("tokio::fs", || gb(tokio_seq(&tokio, p))),
         ],
     );
     use coring::fs::SpliceMode;
-    compare(
-        "file -> loopback TCP, 1 GiB",
+    interleave(
+        g,
+        &format!("file → loopback TCP, {mib} MiB"),
         "GB/s",
-        FILE_SIZE as f64,
-        1e9,
+        true,
+        rounds,
         vec![
-            Contender {
-                name: "coring splice_to (Uring)",
-                run: Box::new(|| coring_splice(&coring, p, SpliceMode::Uring)),
-            },
-            Contender {
-                name: "coring splice_to (DirectSend)",
-                run: Box::new(|| coring_splice(&coring, p, SpliceMode::DirectSend)),
-            },
-            Contender {
-                name: "coring splice_to (Direct)",
-                run: Box::new(|| coring_splice(&coring, p, SpliceMode::Direct)),
-            },
-            Contender {
-                name: "sendfile(2), thread",
-                run: Box::new(|| sendfile_copy(p)),
-            },
-            Contender {
-                name: "splice(2) 1 MiB pipe, thread",
-                run: Box::new(|| splice_syscall_copy(p)),
-            },
-            Contender {
-                name: "read/write 64 KiB, thread",
-                run: Box::new(|| read_write_copy(p)),
-            },
+            // The default mode first: it is the baseline of the ratios.
+            Contender::new("coring splice_to (DirectSend, default)", || {
+                gb(coring_splice(&coring, p, SpliceMode::DirectSend))
+            }),
+            Contender::new("coring splice_to (Uring)", || {
+                gb(coring_splice(&coring, p, SpliceMode::Uring))
+            }),
+            Contender::new("coring splice_to (Direct)", || {
+                gb(coring_splice(&coring, p, SpliceMode::Direct))
+            }),
+            Contender::new("sendfile(2), thread", || gb(sendfile_copy(p))),
+            Contender::new("splice(2) 1 MiB pipe, thread", || {
+                gb(splice_syscall_copy(p))
+            }),
+            Contender::new("read/write 64 KiB, thread", || gb(read_write_copy(p))),
         ],
     );
 }

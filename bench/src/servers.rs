@@ -1,13 +1,13 @@
-//! Peer servers for the net comparison (`benches/net_compare.sh`): the same
+//! Peer servers for the `net` group, run as child processes of the harness
+//! (`coring-bench serve ...`, moved from `benches/net_servers.rs`): the same
 //! echo and HTTP/1.1 hello servers on coring, monoio (io_uring or epoll)
-//! and tokio current-thread, by default each on one thread. Not a criterion bench:
-//! `harness = false`, run as
-//! `net_servers --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]`
+//! and tokio current-thread, by default each on one thread:
+//! `coring-bench serve --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]`
 //! (`coring-owned`: the echo server with owned-buffer writes instead of the
 //! futures-io write path).
 //!
-//! `--threads N` (alias `--cores N`, default 1; `benches/net_compare_2core.sh`):
-//! coring runs under its launcher (N pinned cores, one `bind_sharded`
+//! `--threads N` (alias `--cores N`, default 1; the two-core echo): coring
+//! runs under its launcher (N pinned cores, one `bind_sharded`
 //! `SO_REUSEPORT` listener each); monoio runs N threads, each pinned to
 //! one of the first N allowed CPUs like coring's cores, with its own runtime
 //! and `SO_REUSEPORT` listener on the same port; tokio runs its
@@ -336,11 +336,8 @@ mod tokio_server {
     }
 }
 
-fn main() -> io::Result<()> {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+/// `coring-bench serve ARGS`.
+pub fn main(args: &[String]) -> io::Result<()> {
     let get = |name: &str| {
         args.iter()
             .position(|a| a == name)
@@ -348,7 +345,7 @@ fn main() -> io::Result<()> {
             .cloned()
     };
     let Some(server) = get("--server") else {
-        eprintln!("usage: net_servers --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]");
+        eprintln!("usage: coring-bench serve --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]");
         return Ok(());
     };
     let mode = get("--mode").unwrap_or_else(|| "echo".into());
