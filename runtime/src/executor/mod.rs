@@ -6,7 +6,9 @@ mod queue;
 mod runtime;
 mod task;
 
-pub(crate) use queue::Shared;
+#[cfg(all(test, loom))]
+pub(crate) use queue::loom_model;
+pub(crate) use queue::{Job, Shared};
 pub(crate) use runtime::stats_of;
 pub use runtime::{Runtime, RuntimeStats};
 pub(crate) use task::spawn_in;
