@@ -360,6 +360,33 @@ mod loom_tests {
         });
     }
 
+    /// A full channel and two senders waiting for room: each pop wakes
+    /// the senders registered so far, and a sender registering while the
+    /// receiver takes the list is counted for the next pop (the count is
+    /// reset under the list's lock), so neither is left waiting.
+    #[test]
+    fn loom_channel_two_waiting_senders() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>(1);
+            tx.try_send(0).unwrap();
+            let senders: Vec<_> = [tx.clone(), tx]
+                .into_iter()
+                .enumerate()
+                .map(|(i, tx)| thread::spawn(move || block_on(tx.send(i as u32 + 1)).unwrap()))
+                .collect();
+            let mut got = block_on(async {
+                let mut got = Vec::new();
+                while let Some(v) = rx.recv().await {
+                    got.push(v);
+                }
+                got
+            });
+            senders.into_iter().for_each(|t| t.join().unwrap());
+            got.sort();
+            assert_eq!(got, [0, 1, 2]);
+        });
+    }
+
     /// The receiver dropped while a sender waits for room: the send ends
     /// with the value back.
     #[test]
