@@ -9,6 +9,8 @@
 //! (running, or spinning before a park) gets the message with no syscall;
 //! only a parked core has its eventfd written.
 
+// From `crate::sync`: under `cfg(loom)` these are loom's, and `ArrayQueue`
+// is a lock-based stand-in with the same interface and capacity semantics.
 use crate::sync::{
     atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
     Arc, ArrayQueue, AtomicWaker, Mutex,

@@ -51,7 +51,7 @@ where
 }
 
 /// Spawns a task on the runtime of the thread it is called on.
-pub(crate) trait Spawner: Send + 'static {
+trait Spawner: Send + 'static {
     /// Spawns `task` here (it need not be `Send`).
     fn spawn<T: Future<Output = ()> + 'static>(self, task: T);
 }
@@ -69,7 +69,7 @@ impl Spawner for SpawnHere {
 /// output: run there, the job builds `make()`'s future and gives `spawner`
 /// the task that runs it and sends its output (or panic) back. Dropping
 /// the job unrun cancels the handle.
-pub(crate) fn remote_job<F, Fut, S>(make: F, spawner: S) -> (Job, RemoteHandle<Fut::Output>)
+fn remote_job<F, Fut, S>(make: F, spawner: S) -> (Job, RemoteHandle<Fut::Output>)
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future + 'static,
