@@ -9,16 +9,17 @@
 //! (running, or spinning before a park) gets the message with no syscall;
 //! only a parked core has its eventfd written.
 
-use crossbeam_queue::ArrayQueue;
-use futures::{task::AtomicWaker, Stream};
+// From `crate::sync`: under `cfg(loom)` these are loom's, and `ArrayQueue`
+// is a lock-based stand-in with the same interface and capacity semantics.
+use crate::sync::{
+    atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
+    Arc, ArrayQueue, AtomicWaker, Mutex,
+};
+use futures::Stream;
 use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
-        Arc, Mutex,
-    },
     task::{Context, Poll, Waker},
 };
 
@@ -65,7 +66,7 @@ impl<T> Chan<T> {
         // sender registering concurrently is either taken now or counted
         // for the next wake, never left registered with a zero count.
         let wakers = {
-            let mut list = self.tx_wakers.lock().unwrap_or_else(|e| e.into_inner());
+            let mut list = self.tx_wakers.lock();
             self.tx_waiting.store(0, SeqCst);
             std::mem::take(&mut *list)
         };
@@ -162,7 +163,7 @@ impl<T: Send> Future for SendFuture<'_, T> {
             Err(TrySendError::Closed(v)) => Poll::Ready(Err(SendError(v))),
             Err(TrySendError::Full(v)) => {
                 {
-                    let mut list = chan.tx_wakers.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut list = chan.tx_wakers.lock();
                     list.push(cx.waker().clone());
                     chan.tx_waiting.fetch_add(1, SeqCst);
                 }
@@ -271,9 +272,10 @@ impl<T> std::fmt::Debug for Receiver<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use futures::executor::block_on;
 
     #[test]
     fn try_send_and_recv_in_order_and_full() {
@@ -286,5 +288,148 @@ mod tests {
         assert_eq!(rx.try_recv(), None);
         drop(rx);
         assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
+    }
+
+    #[test]
+    fn values_cross_threads_in_order_through_a_small_buffer() {
+        let (tx, mut rx) = channel(2);
+        let sender = std::thread::spawn(move || {
+            block_on(async {
+                for i in 0..20 {
+                    tx.send(i).await.unwrap();
+                }
+            })
+        });
+        let mut got = Vec::new();
+        // The sender's drop ends `recv` once the buffer is empty.
+        block_on(async {
+            while let Some(v) = rx.recv().await {
+                got.push(v);
+            }
+        });
+        sender.join().unwrap();
+        assert_eq!(got, (0..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn dropping_the_receiver_fails_a_waiting_send() {
+        let (tx, rx) = channel(1);
+        tx.try_send(1).unwrap();
+        let receiver = std::thread::spawn(move || drop(rx));
+        assert_eq!(block_on(tx.send(2)), Err(SendError(2)));
+        receiver.join().unwrap();
+        assert!(tx.is_closed());
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::{future::block_on, thread};
+
+    /// Capacity 1, two values: the sender waits for room (the waiting
+    /// senders' count and list under one lock) while the receiver parks on
+    /// an empty channel (its announced wait, `rx_waiting`): both values
+    /// arrive, in order, then `None` once the sender is gone. A lost wake
+    /// leaves a thread blocked for ever: loom reports the deadlock.
+    #[test]
+    fn loom_channel_capacity_one_send_recv() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>(1);
+            let sender = thread::spawn(move || {
+                block_on(async {
+                    tx.send(1).await.unwrap();
+                    tx.send(2).await.unwrap();
+                })
+            });
+            block_on(async {
+                assert_eq!(rx.recv().await, Some(1));
+                assert_eq!(rx.recv().await, Some(2));
+                assert_eq!(rx.recv().await, None);
+            });
+            sender.join().unwrap();
+        });
+    }
+
+    /// Two senders on two threads, capacity 1: both values arrive, then
+    /// `None` when the last sender is dropped.
+    #[test]
+    fn loom_channel_two_senders() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>(1);
+            let senders: Vec<_> = [tx.clone(), tx]
+                .into_iter()
+                .enumerate()
+                .map(|(i, tx)| thread::spawn(move || block_on(tx.send(i as u32)).unwrap()))
+                .collect();
+            let mut got = block_on(async {
+                let mut got = Vec::new();
+                while let Some(v) = rx.recv().await {
+                    got.push(v);
+                }
+                got
+            });
+            senders.into_iter().for_each(|t| t.join().unwrap());
+            got.sort();
+            assert_eq!(got, [0, 1]);
+        });
+    }
+
+    /// A full channel and two senders waiting for room: each pop wakes
+    /// the senders registered so far, and a sender registering while the
+    /// receiver takes the list is counted for the next pop (the count is
+    /// reset under the list's lock), so neither is left waiting.
+    #[test]
+    fn loom_channel_two_waiting_senders() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>(1);
+            tx.try_send(0).unwrap();
+            let senders: Vec<_> = [tx.clone(), tx]
+                .into_iter()
+                .enumerate()
+                .map(|(i, tx)| thread::spawn(move || block_on(tx.send(i as u32 + 1)).unwrap()))
+                .collect();
+            let mut got = block_on(async {
+                let mut got = Vec::new();
+                while let Some(v) = rx.recv().await {
+                    got.push(v);
+                }
+                got
+            });
+            senders.into_iter().for_each(|t| t.join().unwrap());
+            got.sort();
+            assert_eq!(got, [0, 1, 2]);
+        });
+    }
+
+    /// The receiver dropped while a sender waits for room: the send ends
+    /// with the value back.
+    #[test]
+    fn loom_channel_close_wakes_a_waiting_sender() {
+        loom::model(|| {
+            let (tx, rx) = channel::<u32>(1);
+            tx.try_send(1).unwrap();
+            let receiver = thread::spawn(move || drop(rx));
+            assert_eq!(block_on(tx.send(2)), Err(SendError(2)));
+            receiver.join().unwrap();
+        });
+    }
+
+    /// A value sent right before the last sender is dropped, while the
+    /// receiver parks: the receiver gets the value, then `None`.
+    #[test]
+    fn loom_channel_last_sender_drop_ends_recv() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>(1);
+            let sender = thread::spawn(move || {
+                tx.try_send(7).unwrap();
+                drop(tx);
+            });
+            block_on(async {
+                assert_eq!(rx.recv().await, Some(7));
+                assert_eq!(rx.recv().await, None);
+            });
+            sender.join().unwrap();
+        });
     }
 }

@@ -38,6 +38,7 @@ pub mod launcher;
 pub mod op;
 pub mod ring;
 pub mod signal;
+mod sync;
 pub mod time;
 
 pub use blocking::{blocking_threads, spawn_blocking, BlockingTask};

@@ -204,6 +204,40 @@ mod tests {
     }
 
     #[test]
+    fn a_slice_sees_what_was_written_through_its_pointer() {
+        // As the kernel would: write through the slice's stable pointer,
+        // then mark the bytes initialized.
+        let mut s = Vec::with_capacity(8).slice(0..6);
+        assert!(s.is_empty());
+        // SAFETY: 4 <= the slice's 6 writable bytes, all then initialized.
+        unsafe {
+            std::ptr::copy_nonoverlapping(b"abcd".as_ptr(), s.stable_mut_ptr(), 4);
+            s.set_init(4);
+        }
+        assert_eq!(&*s, b"abcd");
+        s[1] = b'X';
+        let v = s.into_inner();
+        assert_eq!(v, b"aXcd");
+        // A view starting past the initialized prefix marks nothing, so the
+        // initialized part stays contiguous.
+        let mut s = v.slice(6..8);
+        // SAFETY: 2 bytes within the view's capacity.
+        unsafe {
+            std::ptr::copy_nonoverlapping(b"yz".as_ptr(), s.stable_mut_ptr(), 2);
+            s.set_init(2);
+        }
+        assert_eq!((s.bytes_init(), &*s), (0, &b""[..]));
+        assert_eq!(s.into_inner().len(), 4);
+        // A view in the middle of a boxed slice.
+        let b: Box<[u8]> = vec![1, 2, 3, 4, 5].into_boxed_slice();
+        let s = b.slice(1..4);
+        assert_eq!(
+            (&*s, s.bytes_init(), s.bytes_total()),
+            (&[2, 3, 4][..], 3, 3)
+        );
+    }
+
+    #[test]
     fn slice_bounds() {
         let s = vec![0u8; 10].slice(2..5);
         assert_eq!(s.begin(), 2);

@@ -9,7 +9,9 @@ mod runtime;
 mod task;
 
 pub use published::CoreStats;
-pub(crate) use queue::Shared;
+#[cfg(all(test, loom))]
+pub(crate) use queue::loom_model;
+pub(crate) use queue::{Job, Shared};
 pub(crate) use runtime::stats_of;
 pub use runtime::{Runtime, RuntimeStats};
 pub(crate) use task::spawn_in;

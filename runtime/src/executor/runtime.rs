@@ -17,6 +17,7 @@ use super::{
 use crate::{
     driver::{DriverHandle, DriverStats, WakeFd},
     ring::{create_ring, RingConfig, RingInfo},
+    sync::atomic::AtomicBool,
     time::Timers,
 };
 use std::{
@@ -28,7 +29,7 @@ use std::{
     pin::pin,
     rc::Rc,
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
         Arc,
     },
     task::{Context as TaskCx, Poll, Waker},

@@ -15,12 +15,12 @@ use super::shutdown::{ShutdownHandle, StopState};
 use crate::{
     executor::context,
     signal::{Signal, SignalWatch, WatchStop},
+    sync::atomic::{AtomicUsize, Ordering::SeqCst},
     time::{sleep_until, Sleep},
 };
 use std::{
     future::{poll_fn, Future},
     pin::{pin, Pin},
-    sync::atomic::{AtomicUsize, Ordering::SeqCst},
     task::{Context, Poll},
     time::Instant,
 };
@@ -48,12 +48,8 @@ pub(crate) async fn run_core<F: Future>(
     let mut main = pin!(main);
     // Running.
     let step = poll_fn(|cx| {
-        state.register_core(index, cx.waker());
-        if state.is_hard() {
-            return Poll::Ready(Step::Hard);
-        }
-        if state.is_draining() {
-            return Poll::Ready(Step::Drain);
+        if let Some(stop) = shutdown_began(state, index, cx) {
+            return Poll::Ready(stop);
         }
         main.as_mut().poll(cx).map(Step::Done)
     })
@@ -126,6 +122,16 @@ pub(crate) async fn run_core<F: Future>(
         }
     }
     out
+}
+
+/// `Some(Hard)` or `Some(Drain)` if shutdown began; registers to be woken
+/// when it does otherwise.
+fn shutdown_began<T>(state: &StopState, index: usize, cx: &mut Context<'_>) -> Option<Step<T>> {
+    state.register_core(index, cx.waker());
+    if state.is_hard() {
+        return Some(Step::Hard);
+    }
+    state.is_draining().then_some(Step::Drain)
 }
 
 /// `Some(Hard)` or `Some(Deadline)` if the drain must stop now; registers
@@ -214,3 +220,53 @@ pub(crate) fn watch_signals(watch: &SignalWatch, handle: &ShutdownHandle) {
 
 /// The signals the launcher listens to.
 pub(crate) const SIGNALS: [Signal; 2] = [Signal::Interrupt, Signal::Terminate];
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::{future::block_on, thread};
+    use std::time::Duration;
+
+    fn handle() -> ShutdownHandle {
+        ShutdownHandle {
+            state: StopState::new(1, Duration::from_secs(1)),
+        }
+    }
+
+    /// Waits (its main future pending) until `check` says the phase ends.
+    fn wait_for<T>(mut check: impl FnMut(&mut Context<'_>) -> Option<Step<T>>) -> Step<T> {
+        block_on(poll_fn(|cx| check(cx).map_or(Poll::Pending, Poll::Ready)))
+    }
+
+    /// A core running its main future (`shutdown_began`: register the
+    /// core's `AtomicWaker`, then check the flags) while another thread
+    /// calls `shutdown()`: the core always learns that the drain began.
+    #[test]
+    fn loom_core_sees_the_drain_begin() {
+        loom::model(|| {
+            let handle = handle();
+            let h = handle.clone();
+            let stopper = thread::spawn(move || h.shutdown());
+            let step = wait_for(|cx| shutdown_began::<()>(&handle.state, 0, cx));
+            assert!(matches!(step, Step::Drain | Step::Hard));
+            assert!(!handle.state.is_hard());
+            stopper.join().unwrap();
+        });
+    }
+
+    /// A draining core (no deadline) waiting in `stopped` while another
+    /// thread calls `shutdown_now()`: the core always stops.
+    #[test]
+    fn loom_draining_core_sees_shutdown_now() {
+        loom::model(|| {
+            let handle = handle();
+            handle.shutdown();
+            let h = handle.clone();
+            let stopper = thread::spawn(move || h.shutdown_now());
+            let mut deadline = pin!(None::<Sleep>);
+            let step = wait_for(|cx| stopped::<()>(&handle.state, 0, deadline.as_mut(), cx));
+            assert!(matches!(step, Step::Hard));
+            stopper.join().unwrap();
+        });
+    }
+}

@@ -4,16 +4,18 @@
 //! future user code awaits to learn that the drain began. What a core does
 //! while draining is in `drain.rs`.
 
-use futures::task::AtomicWaker;
+use crate::sync::{
+    atomic::{AtomicBool, Ordering::SeqCst},
+    Arc, AtomicWaker, Mutex,
+};
 use slab::Slab;
 use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::{
-        atomic::{AtomicBool, Ordering::SeqCst},
-        Arc, Mutex, OnceLock,
-    },
+    // loom has no `OnceLock`; the drain's start time is not a cross-thread
+    // protocol (the `draining` flag is).
+    sync::OnceLock,
     task::{Context, Poll, Waker},
     time::{Duration, Instant},
 };
@@ -111,7 +113,7 @@ impl StopState {
             w.wake();
         }
         let waiters: Vec<Waker> = {
-            let waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let waiters = self.waiters.lock();
             waiters.iter().map(|(_, w)| w.clone()).collect()
         };
         for w in waiters {
@@ -201,7 +203,7 @@ impl Future for Draining {
             return Poll::Pending;
         }
         {
-            let mut waiters = this.state.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let mut waiters = this.state.waiters.lock();
             match this.key {
                 Some(key) => waiters[key] = cx.waker().clone(),
                 None => this.key = Some(waiters.insert(cx.waker().clone())),
@@ -220,7 +222,7 @@ impl Future for Draining {
 impl Drop for Draining {
     fn drop(&mut self) {
         if let Some(key) = self.key {
-            let mut waiters = self.state.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let mut waiters = self.state.waiters.lock();
             waiters.remove(key);
         }
     }
@@ -231,5 +233,88 @@ impl fmt::Debug for Draining {
         f.debug_struct("Draining")
             .field("draining", &self.state.is_draining())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use futures::{executor::block_on, task::noop_waker_ref};
+
+    #[test]
+    fn draining_resolves_when_another_thread_shuts_down() {
+        let handle = ShutdownHandle {
+            state: StopState::new(2, Duration::from_secs(1)),
+        };
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let h = handle.clone();
+                std::thread::spawn(move || block_on(h.wait()))
+            })
+            .collect();
+        // A waiter that registers and goes away before the drain.
+        let mut early = handle.wait();
+        let mut cx = Context::from_waker(noop_waker_ref());
+        assert!(Pin::new(&mut early).poll(&mut cx).is_pending());
+        drop(early);
+        std::thread::spawn({
+            let h = handle.clone();
+            move || h.shutdown()
+        })
+        .join()
+        .unwrap();
+        waiters.into_iter().for_each(|w| w.join().unwrap());
+        assert!(handle.is_shutdown() && !handle.state.is_hard());
+        assert!(handle.state.deadline().is_some());
+        // Resolves at once now.
+        block_on(handle.wait());
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use futures::task::noop_waker_ref;
+    use loom::{future::block_on, thread};
+
+    fn handle() -> ShutdownHandle {
+        ShutdownHandle {
+            state: StopState::new(1, Duration::from_secs(1)),
+        }
+    }
+
+    /// A `Draining` future waiting on one thread while another calls
+    /// `shutdown()`: it always resolves (its waker's registration in the
+    /// waiters' slab races the `draining` flag and `wake_all`'s walk of the
+    /// slab; a lost wake is a deadlock for loom).
+    #[test]
+    fn loom_draining_resolves_on_shutdown() {
+        loom::model(|| {
+            let handle = handle();
+            let h = handle.clone();
+            let stopper = thread::spawn(move || h.shutdown());
+            block_on(handle.wait());
+            stopper.join().unwrap();
+            assert!(handle.is_shutdown());
+        });
+    }
+
+    /// Another waiter registers and is dropped (its slab entry removed)
+    /// while `shutdown()` runs: the waiting one still resolves.
+    #[test]
+    fn loom_draining_waiter_dropped_during_shutdown() {
+        loom::model(|| {
+            let handle = handle();
+            let h = handle.clone();
+            let stopper = thread::spawn(move || h.shutdown());
+            let h = handle.clone();
+            let quitter = thread::spawn(move || {
+                let mut d = h.wait();
+                let _ = Pin::new(&mut d).poll(&mut Context::from_waker(noop_waker_ref()));
+            });
+            block_on(handle.wait());
+            stopper.join().unwrap();
+            quitter.join().unwrap();
+        });
     }
 }
