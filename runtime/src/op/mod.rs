@@ -9,7 +9,7 @@
 //! 3. The CQE is routed by `user_data` to the op's slot and wakes the
 //!    future, whose next poll calls [`OpCode::complete`].
 //! 4. Dropped before that, the op's resources move into the driver (an
-//!    [`Orphan`]) until the CQE arrives, and a cancel
+//!    `Orphan`) until the CQE arrives, and a cancel
 //!    is submitted; then [`OpCode::complete_orphan`] runs (closing an fd
 //!    that a late `accept` or `open` produced, say).
 //!
