@@ -228,7 +228,7 @@ fn meaning(g: &GroupResult) -> String {
         "ring" => "what a bigger ring costs at set-up and in locked memory, and what a tiny CQ costs at run time (the driver reaps early, every completion still arrives).",
         "cores" => "cross-core message cost; coring's own channel against the same workload on futures' and tokio's channels.",
         "fs" => "page-cached reads are CPU-bound; the pread loop is the single-thread ceiling and fio what io_uring itself can do on this machine at the time.",
-        "net" => "the servers do the same work on every runtime, so req/s and CPU per request compare the runtimes; on loopback most of the CPU is the kernel's TCP path (BENCHMARKS.md, \"Why the CPU goal is out of reach\").",
+        "net" => "the servers do the same work on every runtime, so req/s and CPU per request compare the runtimes; on loopback most of the CPU is the kernel's TCP path (bench/ARCHIVE.md, \"Why the CPU goal is out of reach\").",
         "idle" => "what one idle keep-alive connection costs, and whether new connections stay fast while many wait; nginx preallocates its connection structures, so its figure counts only what a connection adds.",
         _ => "",
     };

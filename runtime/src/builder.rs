@@ -165,7 +165,7 @@ impl Builder {
     /// message from another core, a completion — costs no syscall on either
     /// side, but the spin burns CPU: at a fixed request rate a 20 µs spin
     /// raised server CPU per request from 11.3 to 15.9 µs
-    /// (BENCHMARKS.md). Default zero: park at once, submitting and waiting
+    /// (`bench/ARCHIVE.md`, measured 2026-11-26). Default zero: park at once, submitting and waiting
     /// in one `io_uring_enter`.
     pub fn spin_before_park(&mut self, spin: Duration) -> &mut Self {
         self.spin = Some(spin);

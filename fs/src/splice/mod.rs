@@ -23,7 +23,7 @@ use std::{
 };
 
 /// How a transfer issues its splices. The default, [`DirectSend`], won or
-/// tied in every run of the `fs` benchmark group (`bench/src/groups/fs.rs`) (see BENCHMARKS.md).
+/// tied in every run of the `fs` benchmark group (`bench/src/groups/fs.rs`) (see BENCHMARKS.md and `bench/ARCHIVE.md`).
 ///
 /// [`DirectSend`]: SpliceMode::DirectSend
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
