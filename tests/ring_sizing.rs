@@ -268,6 +268,7 @@ fn child_main(n: u32) {
 }
 
 #[test]
+#[ignore = "entry point of the child process that the real-limit tests re-execute"]
 fn sizing_child_entry() {
     // Runs only when re-executed by the tests below.
     if let Ok(n) = std::env::var(CHILD_ENV) {
@@ -284,6 +285,7 @@ fn run_child(
     cmd.args([
         "--exact",
         "sizing_child_entry",
+        "--ignored",
         "--nocapture",
         "--test-threads=1",
     ])
