@@ -86,6 +86,17 @@ fn hashing_peer(delay: Duration) -> (std::net::SocketAddr, mpsc::Receiver<(u64, 
     (addr, rx)
 }
 
+/// Waits for the peer's report without blocking the runtime's thread: the
+/// socket's last reference can be a finished io-wq splice that the kernel
+/// frees only when this thread next enters the ring (`DEFER_TASKRUN`), so
+/// the peer sees end-of-stream only while the runtime keeps running.
+async fn peer_report(rx: mpsc::Receiver<(u64, u64)>) -> (u64, u64) {
+    coring::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30)))
+        .await
+        .expect("the blocking pool ran the wait")
+        .expect("the peer reported within 30 s")
+}
+
 const SIZES: [usize; 7] = [0, 1, 4095, 4096, 4097, (1 << 20) + 7, 64 << 20];
 const MODES: [SpliceMode; 3] = [
     SpliceMode::Uring,
@@ -112,7 +123,7 @@ fn splice_to_socket_all_sizes_and_modes() {
                     .unwrap();
                 assert_eq!(sent, size as u64, "{mode:?} size {size}");
                 drop(stream);
-                let got = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+                let got = peer_report(rx).await;
                 assert_eq!(
                     got,
                     hash_of(&data[..size]),
@@ -127,7 +138,7 @@ fn splice_to_socket_all_sizes_and_modes() {
         let sent = file.splice_to(off as u64, u64::MAX, &stream).await.unwrap();
         assert_eq!(sent, 5000);
         drop(stream);
-        assert_eq!(rx.recv().unwrap(), hash_of(&data[off..]));
+        assert_eq!(peer_report(rx).await, hash_of(&data[off..]));
         let stats = fs::pipe_pool_stats();
         assert!(stats.created >= 1 && stats.idle >= 1, "{stats:?}");
         assert_eq!(stats.discarded, 0, "{stats:?}");
@@ -171,7 +182,7 @@ fn cancelled_transfer_leaves_no_stale_pipe() {
         let s = TcpStream::connect(addr).unwrap();
         file.splice_to(0, 4096, &s).await.unwrap();
         drop(s);
-        rx.recv().unwrap();
+        peer_report(rx).await;
         let before = fs::pipe_pool_stats();
         assert_eq!(before.idle, 1);
 
@@ -202,11 +213,11 @@ fn cancelled_transfer_leaves_no_stale_pipe() {
                 size as u64
             );
             drop(s);
-            assert_eq!(rx.recv().unwrap(), hash_of(&data[..size]));
+            assert_eq!(peer_report(rx).await, hash_of(&data[..size]));
         }
         assert_eq!(fs::pipe_pool_stats().idle, 1);
         // The slow reader got a prefix of the file and then EOF (no hang).
-        let (_, n) = slow_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        let (_, n) = peer_report(slow_rx).await;
         assert!(n > 0 && n < data.len() as u64, "slow reader got {n}");
     });
 }

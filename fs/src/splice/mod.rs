@@ -105,6 +105,11 @@ pub async fn splice_to_with<D: AsRawFd + ?Sized>(
     // to the same file, so this only drops a reference and cannot block,
     // and a peer waiting for EOF after the caller closes its fd is not
     // left waiting for a ring close that has not been submitted yet.
+    // (The kernel may still hold the socket a moment longer: a finished
+    // io-wq splice can be freed by task work that, with DEFER_TASKRUN, runs
+    // the next time this thread enters the ring. A runtime that keeps
+    // running releases it at once; one whose thread blocks delays the
+    // peer's end-of-stream until it runs again.)
     if let Ok(owned) = dest.try_unwrap() {
         drop(owned);
     }
