@@ -321,6 +321,23 @@ pub fn wrote(
     }
 }
 
+/// Takes one finished read of flow `f`: end of stream, bytes (checked by
+/// [`received`]) or an error named `what`. `false`: the reader is done.
+pub fn take_read(r: &Round, f: &Flow, res: std::io::Result<Vec<u8>>, what: &str) -> bool {
+    match res {
+        Ok(data) if data.is_empty() => {
+            f.st.borrow_mut().eof = true;
+            false
+        }
+        Ok(data) => received(r, f, &data),
+        Err(e) => {
+            let at = f.st.borrow().received;
+            f.st.borrow_mut().reader_err = Some(format!("{what} at {at}: {e}"));
+            false
+        }
+    }
+}
+
 /// Checks `data` as the flow's next bytes; returns whether to go on.
 pub fn received(r: &Round, f: &Flow, data: &[u8]) -> bool {
     let mut st = f.st.borrow_mut();

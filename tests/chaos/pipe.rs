@@ -2,7 +2,7 @@
 //! ends of a pipe. A dropped pipe read may have consumed bytes, so only a
 //! poll before the read may be cut short without cutting the flow.
 
-use crate::flows::{chunk_len, read_cap, received, wrote, Flow, Wrote};
+use crate::flows::{chunk_len, read_cap, take_read, wrote, Flow, Wrote};
 use crate::rng::Rng;
 use crate::round::{chaos, pick_cut, Level, Round, PLEN};
 use crate::watch::{track, G};
@@ -103,19 +103,10 @@ pub async fn pipe_reader(r: Rc<Round>, f: Rc<Flow>, fd: SharedFd, mut rng: Rng) 
                 f.st.borrow_mut().reader_cut = true;
                 break;
             }
-            Some(Ok(data)) if data.is_empty() => {
-                f.st.borrow_mut().eof = true;
-                break;
-            }
-            Some(Ok(data)) => {
-                if !received(&r, &f, &data) {
+            Some(res) => {
+                if !take_read(&r, &f, res, "pipe read") {
                     break;
                 }
-            }
-            Some(Err(e)) => {
-                let at = f.st.borrow().received;
-                f.st.borrow_mut().reader_err = Some(format!("pipe read at {at}: {e}"));
-                break;
             }
         }
         if f.level != Level::Calm && rng.chance(3) {

@@ -3,7 +3,7 @@
 //! streams to their connectors, and the socket writer and reader with
 //! every method the API offers.
 
-use crate::flows::{chunk_len, read_cap, received, wrote, Flow, Wrote};
+use crate::flows::{chunk_len, read_cap, take_read, wrote, Flow, Wrote};
 use crate::rng::Rng;
 use crate::round::{chaos, pick_cut, Level, Round, PLEN};
 use crate::watch::{track, G};
@@ -270,19 +270,10 @@ pub async fn sock_reader<S: Sock>(r: Rc<Round>, f: Rc<Flow>, mut s: S, mut rng: 
         };
         match res {
             None => r.tally().reads_dropped += 1,
-            Some(Ok(data)) if data.is_empty() => {
-                f.st.borrow_mut().eof = true;
-                break;
-            }
-            Some(Ok(data)) => {
-                if !received(&r, &f, &data) {
+            Some(res) => {
+                if !take_read(&r, &f, res, "read") {
                     break;
                 }
-            }
-            Some(Err(e)) => {
-                let at = f.st.borrow().received;
-                f.st.borrow_mut().reader_err = Some(format!("read at {at}: {e}"));
-                break;
             }
         }
         if f.level != Level::Calm && rng.chance(3) {
