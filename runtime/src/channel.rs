@@ -351,27 +351,34 @@ mod loom_tests {
         });
     }
 
+    /// Two threads each send one value (`first`, `first + 1`) through
+    /// clones of `tx` while this thread receives until every sender is
+    /// gone; returns everything received, sorted.
+    fn two_senders_then_drain(tx: Sender<u32>, mut rx: Receiver<u32>, first: u32) -> Vec<u32> {
+        let senders: Vec<_> = [tx.clone(), tx]
+            .into_iter()
+            .zip(first..)
+            .map(|(tx, v)| thread::spawn(move || block_on(tx.send(v)).unwrap()))
+            .collect();
+        let mut got = block_on(async {
+            let mut got = Vec::new();
+            while let Some(v) = rx.recv().await {
+                got.push(v);
+            }
+            got
+        });
+        senders.into_iter().for_each(|t| t.join().unwrap());
+        got.sort();
+        got
+    }
+
     /// Two senders on two threads, capacity 1: both values arrive, then
     /// `None` when the last sender is dropped.
     #[test]
     fn loom_channel_two_senders() {
         loom::model(|| {
-            let (tx, mut rx) = channel::<u32>(1);
-            let senders: Vec<_> = [tx.clone(), tx]
-                .into_iter()
-                .enumerate()
-                .map(|(i, tx)| thread::spawn(move || block_on(tx.send(i as u32)).unwrap()))
-                .collect();
-            let mut got = block_on(async {
-                let mut got = Vec::new();
-                while let Some(v) = rx.recv().await {
-                    got.push(v);
-                }
-                got
-            });
-            senders.into_iter().for_each(|t| t.join().unwrap());
-            got.sort();
-            assert_eq!(got, [0, 1]);
+            let (tx, rx) = channel::<u32>(1);
+            assert_eq!(two_senders_then_drain(tx, rx, 0), [0, 1]);
         });
     }
 
@@ -382,23 +389,9 @@ mod loom_tests {
     #[test]
     fn loom_channel_two_waiting_senders() {
         loom::model(|| {
-            let (tx, mut rx) = channel::<u32>(1);
+            let (tx, rx) = channel::<u32>(1);
             tx.try_send(0).unwrap();
-            let senders: Vec<_> = [tx.clone(), tx]
-                .into_iter()
-                .enumerate()
-                .map(|(i, tx)| thread::spawn(move || block_on(tx.send(i as u32 + 1)).unwrap()))
-                .collect();
-            let mut got = block_on(async {
-                let mut got = Vec::new();
-                while let Some(v) = rx.recv().await {
-                    got.push(v);
-                }
-                got
-            });
-            senders.into_iter().for_each(|t| t.join().unwrap());
-            got.sort();
-            assert_eq!(got, [0, 1, 2]);
+            assert_eq!(two_senders_then_drain(tx, rx, 1), [0, 1, 2]);
         });
     }
 
