@@ -20,15 +20,19 @@
 //! grace period, then the process exits 0. At the end of the grace period,
 //! or on a second signal, connections still open are cut.
 
-use coring::fs::File;
+mod files;
+mod http;
+
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
+use files::{resolve, send_file};
 use futures::future::{select, Either};
 use futures::io::AsyncBufReadExt;
+use http::{parse_head, Head, Method, Request};
 use std::{
     future::Future,
     io,
-    path::{Component, Path, PathBuf},
+    path::{Path, PathBuf},
     pin::pin,
     rc::Rc,
     time::{Duration, Instant},
@@ -40,8 +44,8 @@ const MAX_HEAD: usize = 16 * 1024;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes of a body handed to one splice, and how long the client may take
 /// to accept them.
-const SEND_CHUNK: u64 = 16 << 20;
-const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const SEND_CHUNK: u64 = 16 << 20;
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 const USAGE: &str =
     "usage: file_server [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS] [--head-timeout-ms MS]";
 
@@ -213,56 +217,6 @@ async fn serve_requests(stream: &mut TcpStream, site: &Site) -> io::Result<()> {
     }
 }
 
-/// What a request head asked for.
-struct Request {
-    method: Method,
-    target: String,
-    keep_alive: bool,
-}
-
-enum Method {
-    Get,
-    Head,
-    Other,
-}
-
-/// How a request head parsed.
-enum Head {
-    /// More bytes are needed.
-    Partial,
-    /// Not HTTP, or a request with a body (refused: GET and HEAD take
-    /// none, and reading past one we do not parse would treat its bytes
-    /// as the next request).
-    Bad,
-    /// A request, and how many bytes its head took.
-    Complete(Request, usize),
-}
-
-/// Parses one request head from the start of `buf` (CRLF or bare-LF line
-/// ends, as httparse accepts).
-fn parse_head(buf: &[u8]) -> Head {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(buf) {
-        Ok(httparse::Status::Partial) => Head::Partial,
-        Err(_) => Head::Bad,
-        Ok(httparse::Status::Complete(_)) if has_body(&req) => Head::Bad,
-        Ok(httparse::Status::Complete(used)) => {
-            let method = match req.method {
-                Some("GET") => Method::Get,
-                Some("HEAD") => Method::Head,
-                _ => Method::Other,
-            };
-            let request = Request {
-                method,
-                target: req.path.unwrap_or("/").to_string(),
-                keep_alive: keep_alive(&req),
-            };
-            Head::Complete(request, used)
-        }
-    }
-}
-
 /// What to do after waiting for a request head.
 enum Next {
     Request(Request),
@@ -352,7 +306,11 @@ async fn respond(stream: &mut TcpStream, root: &Path, req: Request) -> io::Resul
 }
 
 /// Answers with the status that fits an error finding or opening a file.
-async fn respond_error(stream: &mut TcpStream, e: &io::Error, keep_alive: bool) -> io::Result<()> {
+pub(crate) async fn respond_error(
+    stream: &mut TcpStream,
+    e: &io::Error,
+    keep_alive: bool,
+) -> io::Result<()> {
     let (code, reason) = match coring::runtime::raw_os_error(e) {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => (404, "Not Found"),
         Some(libc::EACCES | libc::EPERM) => (403, "Forbidden"),
@@ -368,70 +326,7 @@ async fn respond_error(stream: &mut TcpStream, e: &io::Error, keep_alive: bool) 
     respond_simple(stream, code, reason, keep_alive).await
 }
 
-/// Whether the request announces a body (a non-zero `Content-Length` or
-/// any `Transfer-Encoding`).
-fn has_body(req: &httparse::Request<'_, '_>) -> bool {
-    req.headers.iter().any(|h| {
-        h.name.eq_ignore_ascii_case("transfer-encoding")
-            || (h.name.eq_ignore_ascii_case("content-length")
-                && h.value
-                    .iter()
-                    .any(|&b| b != b'0' && !b.is_ascii_whitespace()))
-    })
-}
-
-/// Sends a file (or a 404), with the body spliced from the file to the
-/// socket.
-async fn send_file(
-    stream: &mut TcpStream,
-    path: &Path,
-    head_only: bool,
-    keep_alive: bool,
-) -> io::Result<()> {
-    let file = match File::open(path).await {
-        Ok(f) => f,
-        Err(e) => return respond_error(stream, &e, keep_alive).await,
-    };
-    let meta = match file.metadata().await {
-        Ok(m) => m,
-        Err(e) => return respond_error(stream, &e, keep_alive).await,
-    };
-    if !meta.is_file() {
-        return respond_simple(stream, 404, "Not Found", keep_alive).await;
-    }
-    let len = meta.len();
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: {}\r\nConnection: {}\r\n\r\n",
-        content_type(path),
-        if keep_alive { "keep-alive" } else { "close" }
-    );
-    let (res, _) = stream.write_all(head.into_bytes()).await;
-    res?;
-    let mut sent = 0;
-    while !head_only && sent < len {
-        // In chunks, each with a deadline: a client that stops reading
-        // does not hold the file, the socket and a pipe forever.
-        let chunk = (len - sent).min(SEND_CHUNK);
-        let splice = coring::fs::splice_to(&file, sent, chunk, &*stream);
-        let n = coring::time::timeout(SEND_TIMEOUT, splice)
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))??;
-        sent += n;
-        if n < chunk {
-            // The file shrank under us: the response is broken; close.
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "{} shrank while sending: {sent} of {len} bytes",
-                    path.display()
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-async fn respond_simple(
+pub(crate) async fn respond_simple(
     stream: &mut TcpStream,
     code: u16,
     reason: &str,
@@ -445,83 +340,4 @@ async fn respond_simple(
     );
     let (res, _) = stream.write_all(msg.into_bytes()).await;
     res
-}
-
-fn keep_alive(req: &httparse::Request<'_, '_>) -> bool {
-    let conn = req
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("connection"))
-        .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase());
-    match (req.version, conn.as_deref()) {
-        (_, Some(c)) if c.contains("close") => false,
-        (Some(0), Some(c)) => c.contains("keep-alive"),
-        (Some(0), None) => false,
-        _ => true,
-    }
-}
-
-/// Maps a request target to a file under `root` (which is canonical).
-/// Outside the root (`..`, a symlink leading out), a dotfile, or an
-/// undecodable target is `PermissionDenied` (403); a missing file is the
-/// lookup's own error (404, or 503 when out of fds).
-fn resolve(root: &Path, target: &str) -> io::Result<PathBuf> {
-    let forbidden = || io::Error::from(io::ErrorKind::PermissionDenied);
-    let path = target.split(['?', '#']).next().unwrap_or("/");
-    let decoded = percent_decode(path).ok_or_else(forbidden)?;
-    let mut out = root.to_path_buf();
-    for comp in Path::new(&decoded).components() {
-        match comp {
-            Component::Normal(c) if c.to_string_lossy().starts_with('.') => return Err(forbidden()),
-            Component::Normal(c) => out.push(c),
-            Component::RootDir | Component::CurDir => {}
-            Component::ParentDir | Component::Prefix(_) => return Err(forbidden()),
-        }
-    }
-    // Symlinks may point anywhere: serve only what really lies under the
-    // root. (Blocking metadata calls; fine for a local tree.)
-    let mut real = std::fs::canonicalize(&out)?;
-    if real.is_dir() {
-        real = std::fs::canonicalize(real.join("index.html"))?;
-    }
-    if real.starts_with(root) {
-        Ok(real)
-    } else {
-        Err(forbidden())
-    }
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                return None;
-            }
-            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let s = String::from_utf8(out).ok()?;
-    (!s.contains('\0')).then_some(s)
-}
-
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("html") | Some("htm") => "text/html; charset=utf-8",
-        Some("txt") | Some("md") | Some("rs") | Some("toml") => "text/plain; charset=utf-8",
-        Some("css") => "text/css",
-        Some("js") => "application/javascript",
-        Some("json") => "application/json",
-        Some("png") => "image/png",
-        Some("jpg") | Some("jpeg") => "image/jpeg",
-        Some("svg") => "image/svg+xml",
-        _ => "application/octet-stream",
-    }
 }
