@@ -2,7 +2,7 @@
 
 use crate::{
     launcher::{CoreInfo, Cores, LaunchOptions},
-    ring::{RingConfig, SetupFlags, SetupFn},
+    ring::{IoWorkers, RingConfig, SetupFlags, SetupFn},
     Runtime,
 };
 use std::{future::Future, io, sync::Arc, time::Duration};
@@ -52,6 +52,14 @@ impl Builder {
     /// The io_uring setup flags wanted (dropped newest first on `EINVAL`).
     pub fn setup_flags(&mut self, flags: SetupFlags) -> &mut Self {
         self.ring.flags(flags);
+        self
+    }
+
+    /// Pinning and limits of the kernel's io-wq worker threads per core
+    /// (see [`IoWorkers`]; default: pinned to the core's CPU, 4 bounded
+    /// and 8 unbounded workers).
+    pub fn io_workers(&mut self, workers: IoWorkers) -> &mut Self {
+        self.ring.io_workers(workers);
         self
     }
 

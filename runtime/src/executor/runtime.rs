@@ -80,6 +80,8 @@ impl Runtime {
             cq = info.size.cq,
             flags = %info.flags,
             features = ?info.features,
+            io_worker_cpus = ?info.io_workers.cpus,
+            io_worker_limits = ?info.io_workers.limits,
             "ring ready"
         );
         let wake = WakeFd::new()?;

@@ -2,7 +2,7 @@
 //! floor below which coring will not go, the setup flags wanted, and how
 //! the memlock budget is shared between rings that start together.
 
-use super::{RingSize, SetupFlags};
+use super::{IoWorkers, RingSize, SetupFlags};
 use io_uring::IoUring;
 use std::{fmt, io, sync::Arc};
 
@@ -21,6 +21,7 @@ pub struct RingConfig {
     pub(crate) memlock_share: u32,
     pub(crate) setup: Option<SetupFn>,
     pub(crate) no_ext_arg: bool,
+    pub(crate) io_workers: IoWorkers,
 }
 
 impl Default for RingConfig {
@@ -32,6 +33,7 @@ impl Default for RingConfig {
             memlock_share: 1,
             setup: None,
             no_ext_arg: false,
+            io_workers: IoWorkers::default(),
         }
     }
 }
@@ -92,6 +94,15 @@ impl RingConfig {
         self
     }
 
+    /// Pinning and limits for the kernel's io-wq workers of the thread that
+    /// creates the ring; default [`IoWorkers::default`] (pinned to the
+    /// thread's CPUs, 4 bounded and 8 unbounded workers).
+    /// [`IoWorkers::KERNEL`] leaves the kernel's defaults.
+    pub fn io_workers(&mut self, workers: IoWorkers) -> &mut Self {
+        self.io_workers = workers;
+        self
+    }
+
     /// The size wanted, after rounding.
     pub fn wanted(&self) -> RingSize {
         self.want
@@ -113,6 +124,7 @@ impl fmt::Debug for RingConfig {
             .field("floor", &self.floor)
             .field("flags", &self.flags)
             .field("memlock_share", &self.memlock_share)
+            .field("io_workers", &self.io_workers)
             .field("setup_fn", &self.setup.as_ref().map(|_| "custom"))
             .finish()
     }

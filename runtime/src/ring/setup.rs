@@ -1,7 +1,7 @@
 //! Creating a ring under a [`RingConfig`]: budget, `ENOMEM` size fallback,
 //! `EINVAL` flag fallback, and the [`RingInfo`] report of what was granted.
 
-use super::{memlock, RingConfig, RingSize, SetupFlags};
+use super::{io_workers, memlock, IoWorkerInfo, RingConfig, RingSize, SetupFlags};
 use io_uring::IoUring;
 use std::{fmt, io, time::Duration};
 
@@ -47,6 +47,9 @@ pub struct RingInfo {
     pub memlock_budget: Option<u64>,
     /// Estimated memlock bytes charged for the granted size.
     pub memlock_bytes: u64,
+    /// The io-wq worker pinning and limits registered for the creating
+    /// thread.
+    pub io_workers: IoWorkerInfo,
 }
 
 impl RingInfo {
@@ -146,6 +149,7 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
                     attempts,
                     memlock_budget: budget,
                     memlock_bytes: granted.memlock_bytes(flags.contains(SetupFlags::NO_SQARRAY)),
+                    io_workers: io_workers::apply(&ring, &config.io_workers),
                 };
                 report(&info);
                 return Ok((ring, info));
