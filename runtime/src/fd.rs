@@ -6,6 +6,9 @@
 //! (a fire-and-forget `IORING_OP_CLOSE`, so the executor thread never
 //! blocks in `close`) when a runtime is running on this thread, else with
 //! `close(2)`.
+//!
+//! [`AsWriteFd`]: the write side of a stream as a `SharedFd`, for ops that
+//! send on it directly (`coring_fs::send_file`).
 
 use std::{
     fmt, io,
@@ -70,6 +73,24 @@ impl SharedFd {
     }
 
     // `close(self)`, which needs the `Close` op, is in `op/close.rs`.
+}
+
+/// The fd of something an op may send on directly, bypassing its own
+/// write path: a connected stream socket (`TcpStream`, `UnixStream`, their
+/// write halves), or a [`SharedFd`] the caller vouches for.
+///
+/// Taking it needs `&mut`, and a stream refuses while a write of its own is
+/// still in flight (`ResourceBusy`), so bytes sent through the fd cannot
+/// interleave with bytes queued by `poll_write`.
+pub trait AsWriteFd {
+    /// The fd to send on, once nothing else is writing to it.
+    fn write_fd(&mut self) -> io::Result<&SharedFd>;
+}
+
+impl AsWriteFd for SharedFd {
+    fn write_fd(&mut self) -> io::Result<&SharedFd> {
+        Ok(self)
+    }
 }
 
 impl AsFd for SharedFd {

@@ -1,23 +1,13 @@
 //! The read/write copy used when the source cannot splice (`EINVAL`):
-//! reads into a buffer from a small per-runtime pool and writes it out.
+//! reads into a buffer from the per-runtime pool and writes it out.
 
+use crate::buf_pool::{self, CHUNK};
 use coring_runtime::{
     buf::IoBuf,
     fd::SharedFd,
     op::{Op, PollAdd, Read, Write},
-    runtime_local,
 };
-use std::{cell::RefCell, io};
-
-/// Size of a fallback copy buffer.
-const BUF_SIZE: usize = 256 * 1024;
-/// Most idle buffers a runtime keeps.
-const MAX_IDLE_BUFS: usize = 4;
-
-#[derive(Default)]
-struct BufPool {
-    idle: RefCell<Vec<Vec<u8>>>,
-}
+use std::io;
 
 /// Copies up to `len` bytes from `src` at `offset` to `dest` (at its file
 /// position); stops early at end of file. Returns the bytes copied.
@@ -27,16 +17,12 @@ pub(crate) async fn copy(
     len: u64,
     dest: &SharedFd,
 ) -> io::Result<u64> {
-    let pool = runtime_local(BufPool::default);
-    let mut buf = pool
-        .idle
-        .borrow_mut()
-        .pop()
-        .unwrap_or_else(|| Vec::with_capacity(BUF_SIZE));
+    let pool = buf_pool::pool();
+    let mut buf = pool.take(CHUNK);
     let mut copied = 0u64;
     while copied < len {
         buf.clear();
-        let want = (len - copied).min(BUF_SIZE as u64) as usize;
+        let want = (len - copied).min(CHUNK as u64) as usize;
         let (res, slice) = Op::new(Read::new(
             src,
             buf.slice(..want),
@@ -66,8 +52,6 @@ pub(crate) async fn copy(
         }
         copied += n as u64;
     }
-    if pool.idle.borrow().len() < MAX_IDLE_BUFS {
-        pool.idle.borrow_mut().push(buf);
-    }
+    pool.give(buf);
     Ok(copied)
 }

@@ -14,6 +14,7 @@ mod pipe_pool;
 mod transfer;
 
 pub use pipe_pool::{PipePoolStats, MAX_IDLE_PIPES, PIPE_SIZE};
+pub(crate) use transfer::run as transfer;
 
 use crate::{error, File};
 use coring_runtime::fd::SharedFd;
@@ -119,7 +120,7 @@ pub async fn splice_to_with<D: AsRawFd + ?Sized>(
 /// The offset checks of [`splice_to`]: `offset` as `File::read_at` takes
 /// it, and `offset + len` within `u64` unless `len` is the "to the end"
 /// `u64::MAX`.
-fn check_range(file: &File, offset: u64, len: u64) -> io::Result<()> {
+pub(crate) fn check_range(file: &File, offset: u64, len: u64) -> io::Result<()> {
     file.check_pos("splice_to", offset)?;
     if len != u64::MAX && offset.checked_add(len).is_none() {
         let msg = format!("offset {offset} + length {len} overflows u64");

@@ -135,6 +135,15 @@ macro_rules! impl_write {
             }
         }
 
+        impl coring_runtime::fd::AsWriteFd for $ty {
+            /// The socket, for ops that send on it directly
+            /// (`coring_fs::send_file`); `ResourceBusy` while a write
+            /// queued by `poll_write` (or a shutdown) is still in flight.
+            fn write_fd(&mut self) -> std::io::Result<&coring_runtime::fd::SharedFd> {
+                self.$field.write_fd()
+            }
+        }
+
         impl futures::io::AsyncWrite for $ty {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,

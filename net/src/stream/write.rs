@@ -63,6 +63,21 @@ impl WriteState {
         self.inflight.is_some() || self.shutdown.is_some()
     }
 
+    /// The socket for a direct send, if no write or shutdown of ours is in
+    /// flight.
+    pub(crate) fn write_fd(&self) -> io::Result<&SharedFd> {
+        if self.is_busy() {
+            return Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!(
+                    "the stream to {}: a write or shutdown is still in flight (flush it first)",
+                    self.peer
+                ),
+            ));
+        }
+        Ok(&self.fd)
+    }
+
     pub(crate) fn error(&self, e: io::Error) -> io::Error {
         annotate(e, "send to", &self.peer)
     }

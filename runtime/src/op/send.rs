@@ -2,17 +2,15 @@
 //! (and `MSG_WAITALL` for streams: io_uring then retries a short send
 //! itself and completes once the whole buffer went out, or failed).
 
-use coring_runtime::{
-    buf::IoBuf,
-    fd::SharedFd,
-    io_uring::{opcode, squeue, types},
-    op::{Completion, OpCode},
-};
+use super::{Completion, OpCode};
+use crate::{buf::IoBuf, fd::SharedFd};
+use io_uring::{opcode, squeue, types};
 use std::io;
 
 /// Sends the initialized bytes of `buf` (short only for datagrams, or
 /// when an error cuts a stream send off).
-pub(crate) struct Send<B> {
+#[derive(Debug)]
+pub struct Send<B> {
     fd: SharedFd,
     buf: B,
     flags: i32,
@@ -20,7 +18,7 @@ pub(crate) struct Send<B> {
 
 impl<B: IoBuf> Send<B> {
     /// A send on a stream socket: all of `buf` or an error.
-    pub(crate) fn stream(fd: &SharedFd, buf: B) -> Self {
+    pub fn stream(fd: &SharedFd, buf: B) -> Self {
         Send {
             fd: fd.clone(),
             buf,
@@ -28,8 +26,19 @@ impl<B: IoBuf> Send<B> {
         }
     }
 
+    /// A stream send (as [`stream`](Send::stream)) with `MSG_MORE`: more
+    /// data follows at once, so TCP holds a partial segment back for it
+    /// (even with `TCP_NODELAY`) until a send without `MSG_MORE`.
+    pub fn stream_more(fd: &SharedFd, buf: B) -> Self {
+        Send {
+            fd: fd.clone(),
+            buf,
+            flags: libc::MSG_NOSIGNAL | libc::MSG_WAITALL | libc::MSG_MORE,
+        }
+    }
+
     /// A send of one datagram.
-    pub(crate) fn datagram(fd: &SharedFd, buf: B) -> Self {
+    pub fn datagram(fd: &SharedFd, buf: B) -> Self {
         Send {
             fd: fd.clone(),
             buf,
