@@ -204,3 +204,60 @@ fn reading_a_file_larger_than_memory_is_an_error() {
     let e = res.expect_err("a 128 TiB read cannot succeed");
     check(&e, ErrorKind::OutOfMemory, &path, None);
 }
+
+#[test]
+fn open_beneath_never_leaves_its_directory() {
+    let dir = TempDir::new("open_beneath");
+    let root = dir.join("www");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("sub/page.html"), b"page").unwrap();
+    std::fs::write(dir.join("secret"), b"secret").unwrap();
+    std::os::unix::fs::symlink("sub/page.html", root.join("inside")).unwrap();
+    std::os::unix::fs::symlink("../secret", root.join("outside")).unwrap();
+    std::os::unix::fs::symlink(dir.join("secret"), root.join("absolute")).unwrap();
+    rt().block_on(async {
+        let www = File::open(&root).await.unwrap();
+        let opts = OpenOptions::new().read(true).clone();
+        for ok in [
+            "sub/page.html",
+            "inside",
+            "sub/../sub/page.html",
+            "./sub//page.html",
+        ] {
+            let f = opts.open_beneath(&www, ok).await.unwrap();
+            let (res, buf) = f.read_at(Vec::with_capacity(16), 0).await;
+            res.unwrap();
+            assert_eq!(buf, b"page", "{ok}");
+            assert_eq!(f.path(), root.join(ok));
+        }
+        for escape in [
+            "../secret",
+            "outside",
+            "absolute",
+            "/etc/passwd",
+            "sub/../../secret",
+        ] {
+            let e = opts.open_beneath(&www, escape).await.unwrap_err();
+            check(&e, e.kind(), &root.join(escape), Some(libc::EXDEV));
+        }
+        let e = opts.open_beneath(&www, "missing").await.unwrap_err();
+        check(
+            &e,
+            ErrorKind::NotFound,
+            &root.join("missing"),
+            Some(libc::ENOENT),
+        );
+        let e = opts.open_beneath(&www, "a\0b").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        // Creating beneath works too (mode counts with O_CREAT).
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .open_beneath(&www, "sub/new.txt")
+            .await
+            .unwrap();
+        f.write_all_at(b"new".to_vec(), 0).await.0.unwrap();
+        assert_eq!(std::fs::read(root.join("sub/new.txt")).unwrap(), b"new");
+    });
+}
