@@ -2,6 +2,18 @@
 //! keep-alive (and pipelining), 400/403/404/405, bodies sent with coring's
 //! zero-copy splice transfer (file → pipe → socket).
 //!
+//! HTTP semantics (RFC 9110; plan.rs decides, files.rs sends):
+//! - every response carries `Date` (IMF-fixdate, formatted once a second
+//!   per thread); a file's carries `Last-Modified`, a strong `ETag`
+//!   (`"<mtime ns hex>-<length hex>"`) and `Accept-Ranges: bytes`;
+//! - conditional GET/HEAD: `If-None-Match` (`*` or a list, weak
+//!   comparison), else `If-Modified-Since`, answer 304 with no body;
+//! - one byte range (`bytes=a-b`, `a-`, `-n`) on a GET is a 206 with
+//!   `Content-Range`, an unsatisfiable one a 416 (`bytes */len`); several
+//!   ranges, a malformed or non-bytes one, one on a HEAD, or one whose
+//!   `If-Range` (strong tag or exact date) names another version, get the
+//!   whole file (200).
+//!
 //! Hardening: only paths under the root are served (no `..`, no symlink
 //! leading out of it, no dotfiles such as `.git/`); a request with a body is
 //! refused with 400 and the connection closed (a body can never be read as
