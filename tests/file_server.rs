@@ -1,132 +1,17 @@
 //! The `file_server` example, run as a real process: GET, HEAD, 404, 403,
 //! keep-alive with pipelined requests, a large body sent by splice, and
 //! SIGTERM ending it with exit status 0 (tests/drain.rs covers the drain
-//! in detail).
+//! in detail). Its HTTP semantics (ranges, conditional requests, dates)
+//! are tests/file_server_http.rs's.
 
 mod common;
+mod file_server_support;
 
+use file_server_support::{get, read_response, Server};
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpStream,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
+    io::{BufReader, Read, Write},
     time::{Duration, Instant},
 };
-
-fn example_binary() -> PathBuf {
-    // tests run from target/<profile>/deps; cargo builds examples next door.
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    profile_dir.join("examples").join("file_server")
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    root: PathBuf,
-}
-
-impl Server {
-    fn start(name: &str) -> Server {
-        Server::start_with(name, &[], None)
-    }
-
-    /// `start` with more command-line arguments, and the fd limit set to
-    /// `nofile` if given.
-    fn start_with(name: &str, extra: &[&str], nofile: Option<u64>) -> Server {
-        let root =
-            std::env::temp_dir().join(format!("coring-fileserver-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(root.join("sub")).unwrap();
-        std::fs::write(root.join("hello.txt"), b"hello coring\n").unwrap();
-        std::fs::write(root.join("sub/index.html"), b"<h1>index</h1>").unwrap();
-        let big: Vec<u8> = (0..(1 << 20) + 7).map(|i| (i * 31 % 251) as u8).collect();
-        std::fs::write(root.join("big.bin"), &big).unwrap();
-        let bin = example_binary();
-        assert!(
-            bin.exists(),
-            "{} missing: cargo test builds examples",
-            bin.display()
-        );
-        let mut cmd = Command::new(bin);
-        cmd.args(["0", "--dir"])
-            .arg(&root)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if let Some(n) = nofile {
-            use std::os::unix::process::CommandExt;
-            let lim = libc::rlimit {
-                rlim_cur: n,
-                rlim_max: n,
-            };
-            // SAFETY: setrlimit is async-signal-safe and reads a valid
-            // rlimit; it runs in the child between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                        Ok(())
-                    } else {
-                        Err(std::io::Error::last_os_error())
-                    }
-                });
-            }
-        }
-        let mut child = cmd.spawn().unwrap();
-        let port = common::listening_port(&mut child);
-        Server { child, port, root }
-    }
-
-    fn connect(&self) -> TcpStream {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-/// Reads one response: (status, headers, body).
-fn read_response(
-    r: &mut BufReader<TcpStream>,
-    head_request: bool,
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut status = String::new();
-    r.read_line(&mut status).unwrap();
-    let code = status.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let mut headers = Vec::new();
-    loop {
-        let mut l = String::new();
-        r.read_line(&mut l).unwrap();
-        let l = l.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        let (k, v) = l.split_once(':').unwrap();
-        headers.push((k.to_ascii_lowercase(), v.trim().to_string()));
-    }
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .unwrap()
-        .1
-        .parse()
-        .unwrap();
-    let mut body = vec![0; if head_request { 0 } else { len }];
-    r.read_exact(&mut body).unwrap();
-    (code, headers, body)
-}
-
-fn get(s: &Server, req: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut c = s.connect();
-    c.write_all(req.as_bytes()).unwrap();
-    read_response(&mut BufReader::new(c), req.starts_with("HEAD"))
-}
 
 #[test]
 fn serves_get_head_404_403_and_big_files() {

@@ -1,7 +1,8 @@
 //! Finding and sending files for the file server: mapping a request
 //! target to a file under the root, and the response that carries it.
 
-use crate::http::{content_type, percent_decode};
+use crate::http::{content_type, percent_decode, Request};
+use crate::plan::{plan, BodyRange, FileFacts};
 use crate::{respond_error, respond_simple, SEND_CHUNK, SEND_TIMEOUT};
 use coring::fs::File;
 use coring::net::TcpStream;
@@ -10,14 +11,15 @@ use std::{
     path::{Component, Path, PathBuf},
 };
 
-/// Sends a file (or a 404), with the body spliced from the file to the
-/// socket.
+/// Sends a file (or a 404) as `req` asks: whole, a range of it (206), or
+/// only the head (HEAD, 304, 416), with the body spliced from the file to
+/// the socket.
 pub(crate) async fn send_file(
     stream: &mut TcpStream,
     path: &Path,
-    head_only: bool,
-    keep_alive: bool,
+    req: &Request,
 ) -> io::Result<()> {
+    let keep_alive = req.keep_alive;
     let file = match File::open(path).await {
         Ok(f) => f,
         Err(e) => return respond_error(stream, &e, keep_alive).await,
@@ -29,20 +31,20 @@ pub(crate) async fn send_file(
     if !meta.is_file() {
         return respond_simple(stream, 404, "Not Found", keep_alive).await;
     }
-    let len = meta.len();
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: {}\r\nConnection: {}\r\n\r\n",
-        content_type(path),
-        if keep_alive { "keep-alive" } else { "close" }
-    );
-    let (res, _) = stream.write_all(head.into_bytes()).await;
+    // Status, head and body range: the HTTP side (plan.rs).
+    let plan = plan(req, &FileFacts::from_metadata(&meta), content_type(path));
+    tracing::trace!(status = plan.status, path = %path.display(), "file response");
+    let (res, _) = stream.write_all(plan.head).await;
     res?;
+    let Some(BodyRange { offset, len }) = plan.body else {
+        return Ok(());
+    };
     let mut sent = 0;
-    while !head_only && sent < len {
+    while sent < len {
         // In chunks, each with a deadline: a client that stops reading
         // does not hold the file, the socket and a pipe forever.
         let chunk = (len - sent).min(SEND_CHUNK);
-        let splice = coring::fs::splice_to(&file, sent, chunk, &*stream);
+        let splice = coring::fs::splice_to(&file, offset + sent, chunk, &*stream);
         let n = coring::time::timeout(SEND_TIMEOUT, splice)
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))??;

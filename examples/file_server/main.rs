@@ -2,6 +2,18 @@
 //! keep-alive (and pipelining), 400/403/404/405, bodies sent with coring's
 //! zero-copy splice transfer (file → pipe → socket).
 //!
+//! HTTP semantics (RFC 9110; plan.rs decides, files.rs sends):
+//! - every response carries `Date` (IMF-fixdate, formatted once a second
+//!   per thread); a file's carries `Last-Modified`, a strong `ETag`
+//!   (`"<mtime ns hex>-<length hex>"`) and `Accept-Ranges: bytes`;
+//! - conditional GET/HEAD: `If-None-Match` (`*` or a list, weak
+//!   comparison), else `If-Modified-Since`, answer 304 with no body;
+//! - one byte range (`bytes=a-b`, `a-`, `-n`) on a GET is a 206 with
+//!   `Content-Range`, an unsatisfiable one a 416 (`bytes */len`); several
+//!   ranges, a malformed or non-bytes one, one on a HEAD, or one whose
+//!   `If-Range` (strong tag or exact date) names another version, get the
+//!   whole file (200).
+//!
 //! Hardening: only paths under the root are served (no `..`, no symlink
 //! leading out of it, no dotfiles such as `.git/`); a request with a body is
 //! refused with 400 and the connection closed (a body can never be read as
@@ -20,8 +32,12 @@
 //! grace period, then the process exits 0. At the end of the grace period,
 //! or on a second signal, connections still open are cut.
 
+mod conditional;
+mod date;
 mod files;
 mod http;
+mod plan;
+mod range;
 
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
@@ -292,15 +308,11 @@ async fn read_head(
 /// Answers one request.
 async fn respond(stream: &mut TcpStream, root: &Path, req: Request) -> io::Result<()> {
     let keep_alive = req.keep_alive;
-    let head_only = match req.method {
-        Method::Get => false,
-        Method::Head => true,
-        Method::Other => {
-            return respond_simple(stream, 405, "Method Not Allowed", keep_alive).await;
-        }
-    };
+    if let Method::Other = req.method {
+        return respond_simple(stream, 405, "Method Not Allowed", keep_alive).await;
+    }
     match resolve(root, &req.target) {
-        Ok(path) => send_file(stream, &path, head_only, keep_alive).await,
+        Ok(path) => send_file(stream, &path, &req).await,
         Err(e) => respond_error(stream, &e, keep_alive).await,
     }
 }
@@ -332,12 +344,7 @@ pub(crate) async fn respond_simple(
     reason: &str,
     keep_alive: bool,
 ) -> io::Result<()> {
-    let body = format!("{code} {reason}\n");
-    let msg = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: {}\r\n\r\n{body}",
-        body.len(),
-        if keep_alive { "keep-alive" } else { "close" }
-    );
+    let msg = http::simple_response(code, reason, keep_alive);
     let (res, _) = stream.write_all(msg.into_bytes()).await;
     res
 }
