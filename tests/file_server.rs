@@ -163,7 +163,12 @@ fn out_of_fds_is_503_not_404() {
     // listen queue), and give it time to accept until it has none left.
     let idle: Vec<_> = (0..64).map(|_| s.connect()).collect();
     std::thread::sleep(Duration::from_millis(300));
+    // hello.txt is in the open-file cache now, and needs no new fd; a file
+    // not opened before does.
     first.get_mut().write_all(req).unwrap();
+    assert_eq!(read_response(&mut first, false).0, 200, "served from the cache");
+    let uncached = b"GET /sub/index.html HTTP/1.1\r\n\r\n";
+    first.get_mut().write_all(uncached).unwrap();
     let (code, _, _) = read_response(&mut first, false);
     assert_eq!(code, 503, "an existing file without fds to open it");
     drop(idle);

@@ -1,53 +1,49 @@
 //! Finding and sending files for the file server: mapping a request
-//! target to a file under the root, and the response that carries it.
+//! target to a path under the root, and the response that carries the
+//! file (coring's `send_file`: the head and the body as one unit).
 
 use crate::http::{content_type, percent_decode, Request};
+use crate::open_cache::Opened;
 use crate::plan::{plan, BodyRange, FileFacts};
-use crate::{respond_error, respond_simple, SEND_CHUNK, SEND_TIMEOUT};
-use coring::fs::File;
+use crate::{respond_simple, SEND_CHUNK, SEND_TIMEOUT};
 use coring::net::TcpStream;
 use std::{
     io,
-    path::{Component, Path, PathBuf},
+    path::{Component, Path},
 };
 
-/// Sends a file (or a 404) as `req` asks: whole, a range of it (206), or
-/// only the head (HEAD, 304, 416), with the body spliced from the file to
-/// the socket.
+/// Sends a file as `req` asks: whole, a range of it (206), or only the
+/// head (HEAD, 304, 416). The head goes out with the first chunk of the
+/// body in one send.
 pub(crate) async fn send_file(
     stream: &mut TcpStream,
-    path: &Path,
+    opened: &Opened,
     req: &Request,
 ) -> io::Result<()> {
     let keep_alive = req.keep_alive;
-    let file = match File::open(path).await {
-        Ok(f) => f,
-        Err(e) => return respond_error(stream, &e, keep_alive).await,
-    };
-    let meta = match file.metadata().await {
-        Ok(m) => m,
-        Err(e) => return respond_error(stream, &e, keep_alive).await,
-    };
-    if !meta.is_file() {
+    if !opened.meta.is_file() {
         return respond_simple(stream, 404, "Not Found", keep_alive).await;
     }
+    let path = opened.file.path();
     // Status, head and body range: the HTTP side (plan.rs).
-    let plan = plan(req, &FileFacts::from_metadata(&meta), content_type(path));
+    let plan = plan(
+        req,
+        &FileFacts::from_metadata(&opened.meta),
+        content_type(path),
+    );
     tracing::trace!(status = plan.status, path = %path.display(), "file response");
-    let (res, _) = stream.write_all(plan.head).await;
-    res?;
-    let Some(BodyRange { offset, len }) = plan.body else {
-        return Ok(());
-    };
+    let BodyRange { offset, len } = plan.body.unwrap_or(BodyRange { offset: 0, len: 0 });
+    let mut head = plan.head;
     let mut sent = 0;
-    while sent < len {
+    loop {
         // In chunks, each with a deadline: a client that stops reading
-        // does not hold the file, the socket and a pipe forever.
+        // does not hold the file, the socket and a buffer forever.
         let chunk = (len - sent).min(SEND_CHUNK);
-        let splice = coring::fs::splice_to(&file, offset + sent, chunk, &*stream);
-        let n = coring::time::timeout(SEND_TIMEOUT, splice)
+        let send = coring::fs::send_file(stream, &head, &opened.file, offset + sent, chunk);
+        let n = coring::time::timeout(SEND_TIMEOUT, send)
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))??;
+        head.clear();
         sent += n;
         if n < chunk {
             // The file shrank under us: the response is broken; close.
@@ -59,36 +55,51 @@ pub(crate) async fn send_file(
                 ),
             ));
         }
+        if sent == len {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
-/// Maps a request target to a file under `root` (which is canonical).
-/// Outside the root (`..`, a symlink leading out), a dotfile, or an
-/// undecodable target is `PermissionDenied` (403); a missing file is the
-/// lookup's own error (404, or 503 when out of fds).
-pub(crate) fn resolve(root: &Path, target: &str) -> io::Result<PathBuf> {
+/// Maps a request target to a path relative to the root ("" for the root
+/// itself). A `..`, a dotfile (`.git/`, `.env`) or an undecodable target is
+/// `PermissionDenied` (403). Symlinks are checked when the file is opened
+/// (`open_beneath`: one that leads out of the root is `EXDEV`, also 403).
+pub(crate) fn request_path(target: &str) -> io::Result<String> {
     let forbidden = || io::Error::from(io::ErrorKind::PermissionDenied);
     let path = target.split(['?', '#']).next().unwrap_or("/");
     let decoded = percent_decode(path).ok_or_else(forbidden)?;
-    let mut out = root.to_path_buf();
+    let mut rel = String::with_capacity(decoded.len());
     for comp in Path::new(&decoded).components() {
         match comp {
-            Component::Normal(c) if c.to_string_lossy().starts_with('.') => return Err(forbidden()),
-            Component::Normal(c) => out.push(c),
+            Component::Normal(c) => {
+                let c = c.to_str().ok_or_else(forbidden)?;
+                if c.starts_with('.') {
+                    return Err(forbidden());
+                }
+                if !rel.is_empty() {
+                    rel.push('/');
+                }
+                rel.push_str(c);
+            }
             Component::RootDir | Component::CurDir => {}
             Component::ParentDir | Component::Prefix(_) => return Err(forbidden()),
         }
     }
-    // Symlinks may point anywhere: serve only what really lies under the
-    // root. (Blocking metadata calls; fine for a local tree.)
-    let mut real = std::fs::canonicalize(&out)?;
-    if real.is_dir() {
-        real = std::fs::canonicalize(real.join("index.html"))?;
-    }
-    if real.starts_with(root) {
-        Ok(real)
-    } else {
-        Err(forbidden())
+    Ok(rel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_path;
+
+    #[test]
+    fn request_paths_stay_under_the_root() {
+        assert_eq!(request_path("/").unwrap(), "");
+        assert_eq!(request_path("/a/b.txt?x=1#f").unwrap(), "a/b.txt");
+        assert_eq!(request_path("//a/./b%20c").unwrap(), "a/b c");
+        for bad in ["/../etc/passwd", "/a/../../x", "/.git/config", "/a/.env", "/%2e%2e/x", "/%zz", "/a%00b"] {
+            assert!(request_path(bad).is_err(), "{bad}");
+        }
     }
 }

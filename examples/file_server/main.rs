@@ -36,19 +36,21 @@ mod conditional;
 mod date;
 mod files;
 mod http;
+mod open_cache;
 mod plan;
 mod range;
 
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
-use files::{resolve, send_file};
+use files::{request_path, send_file};
 use futures::future::{select, Either};
 use futures::io::AsyncBufReadExt;
 use http::{parse_head, Head, Method, Request};
+use open_cache::OpenFiles;
 use std::{
     future::Future,
     io,
-    path::{Path, PathBuf},
+    path::PathBuf,
     pin::pin,
     rc::Rc,
     time::{Duration, Instant},
@@ -58,12 +60,14 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Default longest wait for a complete request head (and keep-alive idle
 /// time).
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-/// Bytes of a body handed to one splice, and how long the client may take
-/// to accept them.
+/// Bytes of a body handed to one `send_file`, and how long the client may
+/// take to accept them.
 pub(crate) const SEND_CHUNK: u64 = 16 << 20;
 pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(60);
-const USAGE: &str =
-    "usage: file_server [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS] [--head-timeout-ms MS]";
+/// Default validity of an open-file cache entry.
+const OPEN_CACHE: Duration = Duration::from_secs(1);
+const USAGE: &str = "usage: file_server [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS] \
+                     [--head-timeout-ms MS] [--open-cache-ms MS]";
 
 struct Config {
     port: u16,
@@ -72,12 +76,13 @@ struct Config {
     /// How long a shutdown waits for responses in flight.
     grace: Duration,
     head_timeout: Duration,
+    open_cache: Duration,
 }
 
 /// What every connection of a core shares.
 struct Site {
-    /// Canonical root directory.
-    root: PathBuf,
+    /// The root's files, opened beneath it and cached.
+    files: OpenFiles,
     head_timeout: Duration,
 }
 
@@ -87,6 +92,7 @@ fn parse_args() -> Result<Config, String> {
     let mut cores = Cores::Count(1);
     let mut grace = Duration::from_secs(30);
     let mut head_timeout = HEAD_TIMEOUT;
+    let mut open_cache = OPEN_CACHE;
     let millis = |flag: &str, v: Option<String>| -> Result<Duration, String> {
         let v = v.ok_or(format!("{flag} needs milliseconds"))?;
         let ms = v
@@ -104,6 +110,7 @@ fn parse_args() -> Result<Config, String> {
             }
             "--grace-ms" => grace = millis("--grace-ms", args.next())?,
             "--head-timeout-ms" => head_timeout = millis("--head-timeout-ms", args.next())?,
+            "--open-cache-ms" => open_cache = millis("--open-cache-ms", args.next())?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -117,6 +124,7 @@ fn parse_args() -> Result<Config, String> {
         cores,
         grace,
         head_timeout,
+        open_cache,
     })
 }
 
@@ -147,6 +155,7 @@ fn main() -> io::Result<()> {
     let outputs = builder.run(move |core| {
         let root = root.clone();
         let head_timeout = config.head_timeout;
+        let open_cache = config.open_cache;
         async move {
             // One SO_REUSEPORT listener per core; with port 0 all cores
             // share the port the first one got.
@@ -156,7 +165,11 @@ fn main() -> io::Result<()> {
                 // Tests and scripts read this line to find the port.
                 println!("listening on {addr}, serving {}", root.display());
             }
-            let site = Rc::new(Site { root, head_timeout });
+            let files = OpenFiles::new(&root, open_cache).await?;
+            let site = Rc::new(Site {
+                files,
+                head_timeout,
+            });
             let mut draining = shutdown_handle().wait();
             loop {
                 let accepted = match select(pin!(listener.accept()), &mut draining).await {
@@ -226,7 +239,7 @@ async fn serve_requests(stream: &mut TcpStream, site: &Site) -> io::Result<()> {
         // Draining: finish this response, then close.
         req.keep_alive &= !coring::runtime::is_shutting_down();
         let keep_alive = req.keep_alive;
-        Box::pin(respond(stream, &site.root, req)).await?;
+        Box::pin(respond(stream, &site.files, req)).await?;
         if !keep_alive {
             return Ok(());
         }
@@ -306,13 +319,17 @@ async fn read_head(
 }
 
 /// Answers one request.
-async fn respond(stream: &mut TcpStream, root: &Path, req: Request) -> io::Result<()> {
+async fn respond(stream: &mut TcpStream, files: &OpenFiles, req: Request) -> io::Result<()> {
     let keep_alive = req.keep_alive;
     if let Method::Other = req.method {
         return respond_simple(stream, 405, "Method Not Allowed", keep_alive).await;
     }
-    match resolve(root, &req.target) {
-        Ok(path) => send_file(stream, &path, &req).await,
+    let opened = match request_path(&req.target) {
+        Ok(rel) => files.get(&rel).await,
+        Err(e) => Err(e),
+    };
+    match opened {
+        Ok(opened) => send_file(stream, &opened, &req).await,
         Err(e) => respond_error(stream, &e, keep_alive).await,
     }
 }
@@ -325,7 +342,8 @@ pub(crate) async fn respond_error(
 ) -> io::Result<()> {
     let (code, reason) = match coring::runtime::raw_os_error(e) {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => (404, "Not Found"),
-        Some(libc::EACCES | libc::EPERM) => (403, "Forbidden"),
+        // EXDEV: a symlink that leads out of the root (open_beneath).
+        Some(libc::EACCES | libc::EPERM | libc::EXDEV) => (403, "Forbidden"),
         // Out of fds or file table: a moment later it may work.
         Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => (503, "Service Unavailable"),
         _ if e.kind() == io::ErrorKind::NotFound => (404, "Not Found"),
