@@ -1,13 +1,18 @@
 //! Echo load client: N connections each sending a message and waiting for
 //! it to come back (ping-pong), for a duration; prints requests/s and
 //! latency percentiles. With `--rate R` the connections together send R
-//! requests/s (paced) instead of as many as possible.
+//! requests/s (paced) instead of as many as possible. With `--http PATH`
+//! each request is an HTTP/1.1 `GET PATH` on the keep-alive connection
+//! instead (the response read to the end of its Content-Length body;
+//! `--size` is ignored), for fixed-rate load on an HTTP server.
 //!
 //! `cargo run --release --example echo_client -- 127.0.0.1:7878 --conns 64
 //! --size 128 --duration 10 [--warmup 1] [--rate 50000]`
 //!
 //! The last line is machine-readable:
-//! `RESULT rps=... p50_us=... p99_us=... requests=... errors=...`.
+//! `RESULT rps=... p50_us=... p99_us=... requests=... errors=... non2xx=...`
+//! (`errors`: connections that failed; `non2xx`: HTTP responses whose
+//! status was not 2xx, counted in `requests` too).
 
 use coring::buf::IoBuf;
 use coring::net::TcpStream;
@@ -26,10 +31,12 @@ struct Opts {
     duration: Duration,
     warmup: Duration,
     rate: Option<f64>,
+    /// `--http PATH`: GET this path instead of echoing.
+    http: Option<String>,
 }
 
 const USAGE: &str = "usage: echo_client [IP:PORT] [--conns N] [--size BYTES] \
-                     [--duration SECS] [--warmup SECS] [--rate REQ_PER_SEC]";
+                     [--duration SECS] [--warmup SECS] [--rate REQ_PER_SEC] [--http PATH]";
 
 fn parse_opts() -> io::Result<Opts> {
     let bad =
@@ -41,6 +48,7 @@ fn parse_opts() -> io::Result<Opts> {
         duration: Duration::from_secs(10),
         warmup: Duration::from_secs(1),
         rate: None,
+        http: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -82,6 +90,14 @@ fn parse_opts() -> io::Result<Opts> {
                     .ok_or_else(|| bad(format!("--rate {value:?}: expected requests/s > 0")))?;
                 opts.rate = Some(rate);
             }
+            "--http" => {
+                if !value.starts_with('/') || value.contains(char::is_whitespace) {
+                    return Err(bad(format!(
+                        "--http {value:?}: expected a path such as /1k.bin"
+                    )));
+                }
+                opts.http = Some(value);
+            }
             other => return Err(bad(format!("unknown option {other}"))),
         }
     }
@@ -106,6 +122,7 @@ fn parse_opts() -> io::Result<Opts> {
 struct Stats {
     latencies_ns: Vec<u64>,
     errors: usize,
+    non2xx: usize,
 }
 
 async fn connection(
@@ -115,18 +132,23 @@ async fn connection(
     stats: Rc<RefCell<Stats>>,
 ) -> io::Result<()> {
     let mut local = Vec::with_capacity(1 << 16);
-    let res = ping_pong(&opts, index, start, &mut local).await;
+    let mut non2xx = 0;
+    let res = ping_pong(&opts, index, start, &mut local, &mut non2xx).await;
     // Requests completed before a failure still count.
-    stats.borrow_mut().latencies_ns.extend_from_slice(&local);
+    let mut stats = stats.borrow_mut();
+    stats.latencies_ns.extend_from_slice(&local);
+    stats.non2xx += non2xx;
     res
 }
 
-/// One connection's loop; pushes the latency of every measured request.
+/// One connection's loop; pushes the latency of every measured request
+/// (and counts the measured HTTP responses that were not 2xx).
 async fn ping_pong(
     opts: &Opts,
     index: usize,
     start: Instant,
     local: &mut Vec<u64>,
+    non2xx: &mut usize,
 ) -> io::Result<()> {
     let mut c = TcpStream::connect(opts.addr).await?;
     c.set_nodelay(true)?;
@@ -145,6 +167,10 @@ async fn ping_pong(
         *b = (i + index) as u8;
     }
     let mut back = vec![0u8; opts.size];
+    if let Some(path) = &opts.http {
+        msg = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", opts.addr).into_bytes();
+        back = vec![0u8; 64 << 10];
+    }
     loop {
         // Paced, latency counts from when the request was due, not from
         // when a late loop got to send it (no coordinated omission).
@@ -163,14 +189,66 @@ async fn ping_pong(
         let (res, m) = c.write_all(msg).await;
         msg = m;
         res?;
-        let (res, b) = c.read_exact(back.slice(..opts.size)).await;
-        back = b.into_inner();
-        res?;
+        let ok = if opts.http.is_some() {
+            http_response(&mut c, &mut back).await?
+        } else {
+            let (res, b) = c.read_exact(back.slice(..opts.size)).await;
+            back = b.into_inner();
+            res?;
+            true
+        };
         if t0 >= measure_from {
             local.push(t0.elapsed().as_nanos().min(u64::MAX as u128) as u64);
+            *non2xx += usize::from(!ok);
         }
     }
     Ok(())
+}
+
+/// One read into `buf`; end of stream is an error (mid-response).
+async fn read_some(c: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let (res, b) = c.read(std::mem::take(buf)).await;
+    *buf = b;
+    match res? {
+        0 => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed mid-response",
+        )),
+        n => Ok(n),
+    }
+}
+
+/// Reads one HTTP/1.1 response: the head, then its Content-Length body
+/// (one request at a time, so nothing may follow it). Returns whether the
+/// status was 2xx.
+async fn http_response(c: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    let mut head = Vec::new();
+    let head_end = loop {
+        let n = read_some(c, buf).await?;
+        head.extend_from_slice(&buf[..n]);
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if head.len() > 64 << 10 {
+            return Err(bad("response head over 64 KiB"));
+        }
+    };
+    let text = String::from_utf8_lossy(&head[..head_end]).to_ascii_lowercase();
+    let ok = text.starts_with("http/1.1 2") || text.starts_with("http/1.0 2");
+    let len: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| bad("response without Content-Length"))?;
+    let mut have = head.len() - head_end;
+    while have < len {
+        have += read_some(c, buf).await?;
+    }
+    if have > len {
+        return Err(bad("bytes after the response body"));
+    }
+    Ok(ok)
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -202,7 +280,7 @@ async fn main() -> io::Result<()> {
         }
     }
     let mut stats = stats.borrow_mut();
-    let errors = stats.errors;
+    let (errors, non2xx) = (stats.errors, stats.non2xx);
     let lat = &mut stats.latencies_ns;
     lat.sort_unstable();
     if lat.is_empty() {
@@ -219,7 +297,7 @@ async fn main() -> io::Result<()> {
         percentile(lat, 0.99)
     );
     println!(
-        "RESULT rps={rps:.0} p50_us={:.1} p99_us={:.1} requests={} errors={errors}",
+        "RESULT rps={rps:.0} p50_us={:.1} p99_us={:.1} requests={} errors={errors} non2xx={non2xx}",
         percentile(lat, 0.50),
         percentile(lat, 0.99),
         lat.len()

@@ -10,8 +10,8 @@
 //!
 //! Each run writes `bench/results/<date>-<time>-<commit>-<mode>.json`
 //! (see `results.rs`); `report` turns one into BENCHMARKS.md's generated
-//! section (see `report.rs`). `serve` is the peer servers the `net` group
-//! starts (`servers.rs`).
+//! section (see `report.rs`). `serve` is the peer servers the `net` and
+//! `files` groups start (`servers.rs`).
 
 mod groups;
 mod harness;
@@ -26,13 +26,15 @@ use std::{io, path::PathBuf, time::Instant};
 
 const USAGE: &str = "usage:
   coring-bench <group>...|all|quick [--quick|--smoke] [--out-dir DIR]
-      groups: core ring cores fs net idle (planned: http files hyper)
+      groups: core ring cores fs net idle files (planned: http hyper)
       all: every group, full rounds; quick: every group, short rounds (< 3 min);
       --smoke: every selected group for about a second (checks the harness, measures nothing)
   coring-bench report <results.json> [--out PATH]
       regenerates the generated section of BENCHMARKS.md (or PATH) from a results file
   coring-bench serve --server coring|monoio|tokio|... --mode echo|http --port N [--threads N]
-      one of the net group's servers";
+      one of the net group's servers
+  coring-bench serve axum-files --dir DIR --port N [--threads N]
+      the files group's axum + tower-http ServeDir server";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

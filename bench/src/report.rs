@@ -230,6 +230,7 @@ fn meaning(g: &GroupResult) -> String {
         "fs" => "page-cached reads are CPU-bound; the pread loop is the single-thread ceiling and fio what io_uring itself can do on this machine at the time.",
         "net" => "the servers do the same work on every runtime, so req/s and CPU per request compare the runtimes; on loopback most of the CPU is the kernel's TCP path (bench/ARCHIVE.md, \"Why the CPU goal is out of reach\").",
         "idle" => "what one idle keep-alive connection costs, and whether new connections stay fast while many wait; nginx preallocates its connection structures, so its figure counts only what a connection adds.",
+        "files" => "the same files served by three servers over loopback: small files measure the cost of a request (head parsing, open, the response head), large ones the copy path (coring's splice, nginx's sendfile, tokio's read + write); CPU per request at a fixed rate is what serving costs below saturation; the two-core rows share the CPUs with wrk, so they show scaling, not server-only capacity.",
         _ => "",
     };
     // Of the measurements with peers: where coring's median is the best,
@@ -326,6 +327,27 @@ const GOALS: &[Goal] = &[
         threshold: 1.5,
     },
     Goal {
+        group: "files",
+        text: "requests/s ≥ 1.0× nginx (one core)",
+        pattern: "requests/s",
+        peer: Some("nginx"),
+        threshold: 1.0,
+    },
+    Goal {
+        group: "files",
+        text: "p99 no worse than nginx (one core)",
+        pattern: "p99 latency",
+        peer: Some("nginx"),
+        threshold: 1.0,
+    },
+    Goal {
+        group: "files",
+        text: "requests/s ≥ 2× tower-http ServeDir (one core)",
+        pattern: "requests/s",
+        peer: Some("axum + tower-http ServeDir"),
+        threshold: 2.0,
+    },
+    Goal {
         group: "net",
         text: "throughput ≥ 1.1× the better peer",
         pattern: "throughput",
@@ -354,7 +376,7 @@ pub fn goals_text(run: &RunFile) -> String {
             .iter()
             .filter(|m| m.name.contains(goal.pattern))
         {
-            if goal.group == "net" && m.name.starts_with("two-core") {
+            if matches!(goal.group, "net" | "files") && m.name.starts_with("two-core") {
                 continue; // the client shares the CPUs there: no goal
             }
             any = true;

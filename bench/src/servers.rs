@@ -13,6 +13,11 @@
 //! and `SO_REUSEPORT` listener on the same port; tokio runs its
 //! multi-thread scheduler with N workers (unpinned, work-stealing) and one
 //! listener.
+//!
+//! `coring-bench serve axum-files --dir DIR --port N [--threads N]` (the
+//! `files` group's peer): axum with tower-http's `ServeDir` on tokio,
+//! current-thread for 1 thread, multi-thread with N workers otherwise,
+//! `TCP_NODELAY` on every accepted socket.
 
 use std::{io, net::SocketAddr};
 
@@ -336,6 +341,29 @@ mod tokio_server {
     }
 }
 
+mod axum_files {
+    use super::*;
+    use axum::serve::ListenerExt;
+
+    pub fn run(addr: SocketAddr, dir: std::path::PathBuf, threads: usize) -> io::Result<()> {
+        let mut builder = if threads == 1 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(threads);
+            b
+        };
+        builder.enable_all().build()?.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|c| {
+                let _ = c.set_nodelay(true);
+            });
+            let app =
+                axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
+            axum::serve(listener, app).await
+        })
+    }
+}
+
 /// `coring-bench serve ARGS`.
 pub fn main(args: &[String]) -> io::Result<()> {
     let get = |name: &str| {
@@ -344,8 +372,13 @@ pub fn main(args: &[String]) -> io::Result<()> {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let Some(server) = get("--server") else {
-        eprintln!("usage: coring-bench serve --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]");
+    let server = if args.first().is_some_and(|a| a == "axum-files") {
+        Some("axum-files".to_string())
+    } else {
+        get("--server")
+    };
+    let Some(server) = server else {
+        eprintln!("usage: coring-bench serve --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]\n       coring-bench serve axum-files --dir DIR --port N [--threads N]");
         return Ok(());
     };
     let mode = get("--mode").unwrap_or_else(|| "echo".into());
@@ -375,6 +408,12 @@ pub fn main(args: &[String]) -> io::Result<()> {
         "monoio" => monoio_server::run(addr, &mode, false, threads),
         "monoio-epoll" => monoio_server::run(addr, &mode, true, threads),
         "tokio" => tokio_server::run(addr, &mode, threads),
+        "axum-files" => {
+            let dir = get("--dir").ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "axum-files needs --dir DIR")
+            })?;
+            axum_files::run(addr, dir.into(), threads)
+        }
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown server {other:?}"),

@@ -169,7 +169,7 @@ fn nginx_conf(work: &Path, port: u16) -> io::Result<std::path::PathBuf> {
 }
 
 /// The first child of nginx's master: its one worker.
-fn nginx_worker(master: u32) -> Option<u32> {
+pub(crate) fn nginx_worker(master: u32) -> Option<u32> {
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(2) {
         let kids =

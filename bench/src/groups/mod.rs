@@ -2,7 +2,7 @@
 //! share: every contender runs once per round, rounds repeat (A B C A B C
 //! …), so slow drifts of the machine's load hit every contender alike.
 //!
-//! Adding a group (`http`, `files`, `hyper` are planned): a module with
+//! Adding a group (`http`, `hyper` are planned): a module with
 //! `pub fn run(ctx: &Ctx, g: &mut GroupResult)` that records every sample
 //! with `g.add(measurement, unit, higher_is_better, contender, value)`
 //! (or `interleave` for in-process contenders; `Ctx::example` builds
@@ -13,6 +13,7 @@
 
 pub mod core;
 pub mod cores;
+pub mod files;
 pub mod fs;
 pub mod idle;
 pub mod net;
@@ -22,10 +23,10 @@ use crate::harness::{print_measurement, Ctx};
 use crate::results::GroupResult;
 
 /// Every group, in the order `all` runs them.
-pub const GROUPS: &[&str] = &["core", "ring", "cores", "fs", "net", "idle"];
+pub const GROUPS: &[&str] = &["core", "ring", "cores", "fs", "net", "idle", "files"];
 
 /// Groups the issue names that have no benchmark yet.
-pub const PLANNED: &[&str] = &["http", "files", "hyper"];
+pub const PLANNED: &[&str] = &["http", "hyper"];
 
 pub fn title(name: &str) -> &'static str {
     match name {
@@ -35,6 +36,7 @@ pub fn title(name: &str) -> &'static str {
         "fs" => "Files: random and sequential reads, file → socket",
         "net" => "Network: echo and HTTP hello, one pinned server thread; two-core echo",
         "idle" => "Idle connections: memory per connection and new-connection latency vs nginx",
+        "files" => "Static files end to end: coring's file_server vs nginx and tower-http ServeDir",
         _ => "unknown group",
     }
 }
@@ -49,6 +51,7 @@ pub fn run(name: &str, ctx: &Ctx) -> std::io::Result<GroupResult> {
         "fs" => fs::run(ctx, &mut g),
         "net" => net::run(ctx, &mut g)?,
         "idle" => idle::run(ctx, &mut g)?,
+        "files" => files::run(ctx, &mut g)?,
         other => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,

@@ -126,7 +126,7 @@ struct Net<'a> {
 }
 
 /// `key=value` from the client's `RESULT ...` line.
-fn field(line: &str, key: &str) -> f64 {
+pub(crate) fn field(line: &str, key: &str) -> f64 {
     line.split_whitespace()
         .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
         .and_then(|v| v.parse().ok())
@@ -378,16 +378,22 @@ impl Net<'_> {
 }
 
 #[derive(Debug, PartialEq)]
-struct Wrk {
-    rps: f64,
-    requests: f64,
-    p50_us: f64,
-    p99_us: f64,
+pub(crate) struct Wrk {
+    pub rps: f64,
+    pub requests: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    /// `Transfer/sec`, MiB/s (wrk's KB/MB/GB are binary).
+    pub transfer_mib_s: f64,
+    /// `Non-2xx or 3xx responses`, and the sum of `Socket errors` (connect,
+    /// read, write, timeout); 0 when wrk printed no such line.
+    pub non2xx: f64,
+    pub socket_errors: f64,
 }
 
-/// Requests/sec, the request count and the 50%/99% latencies of
-/// `wrk --latency` output.
-fn parse_wrk(text: &str) -> Wrk {
+/// Requests/sec, the request count, the 50%/99% latencies, transfer/s and
+/// the error counts of `wrk --latency` output.
+pub(crate) fn parse_wrk(text: &str) -> Wrk {
     let us = |v: &str| -> f64 {
         let (num, mult) = if let Some(n) = v.strip_suffix("us") {
             (n, 1.0)
@@ -400,11 +406,29 @@ fn parse_wrk(text: &str) -> Wrk {
         };
         num.parse::<f64>().map_or(f64::NAN, |x| x * mult)
     };
+    let mib = |v: &str| -> f64 {
+        let units = [
+            ("TB", 1048576.0),
+            ("GB", 1024.0),
+            ("MB", 1.0),
+            ("KB", 1.0 / 1024.0),
+        ];
+        let (num, mult) = units
+            .iter()
+            .find_map(|(u, m)| v.strip_suffix(u).map(|n| (n, *m)))
+            .or_else(|| v.strip_suffix('B').map(|n| (n, 1.0 / 1048576.0)))
+            .unwrap_or((v, f64::NAN));
+        num.parse::<f64>().map_or(f64::NAN, |x| x * mult)
+    };
+    let count = |v: &str| v.trim_end_matches(',').parse::<f64>().unwrap_or(f64::NAN);
     let mut w = Wrk {
         rps: f64::NAN,
         requests: f64::NAN,
         p50_us: f64::NAN,
         p99_us: f64::NAN,
+        transfer_mib_s: f64::NAN,
+        non2xx: 0.0,
+        socket_errors: 0.0,
     };
     for line in text.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -413,6 +437,11 @@ fn parse_wrk(text: &str) -> Wrk {
             [n, "requests", "in", ..] => w.requests = n.parse().unwrap_or(f64::NAN),
             ["50%", v] => w.p50_us = us(v),
             ["99%", v] => w.p99_us = us(v),
+            ["Transfer/sec:", v] => w.transfer_mib_s = mib(v),
+            ["Non-2xx", "or", "3xx", "responses:", n] => w.non2xx = count(n),
+            ["Socket", "errors:", "connect", c, "read", r, "write", wr, "timeout", t] => {
+                w.socket_errors = [c, r, wr, t].iter().map(|v| count(v)).sum();
+            }
             _ => {}
         }
     }
@@ -433,6 +462,21 @@ mod tests {
         assert_eq!(w.rps, 51200.12);
         assert_eq!(w.p50_us, 412.0);
         assert_eq!(w.p99_us, 1250.0);
+        assert!(w.transfer_mib_s.is_nan());
+        assert_eq!((w.non2xx, w.socket_errors), (0.0, 0.0));
+    }
+
+    #[test]
+    fn wrk_errors_and_transfer_parse() {
+        let text = "  812 requests in 4.00s, 50.75GB read\n\
+            \x20 Socket errors: connect 0, read 3, write 0, timeout 2\n\
+            \x20 Non-2xx or 3xx responses: 7\nRequests/sec:    203.00\nTransfer/sec:     12.69GB\n";
+        let w = parse_wrk(text);
+        assert_eq!(w.requests, 812.0);
+        assert_eq!(w.socket_errors, 5.0);
+        assert_eq!(w.non2xx, 7.0);
+        assert!((w.transfer_mib_s - 12.69 * 1024.0).abs() < 1e-6);
+        assert!((parse_wrk("Transfer/sec:    512.00KB\n").transfer_mib_s - 0.5).abs() < 1e-9);
     }
 
     #[test]
