@@ -166,7 +166,11 @@ fn out_of_fds_is_503_not_404() {
     // hello.txt is in the open-file cache now, and needs no new fd; a file
     // not opened before does.
     first.get_mut().write_all(req).unwrap();
-    assert_eq!(read_response(&mut first, false).0, 200, "served from the cache");
+    assert_eq!(
+        read_response(&mut first, false).0,
+        200,
+        "served from the cache"
+    );
     let uncached = b"GET /sub/index.html HTTP/1.1\r\n\r\n";
     first.get_mut().write_all(uncached).unwrap();
     let (code, _, _) = read_response(&mut first, false);
@@ -205,4 +209,46 @@ fn head_timeout_closes_idle_connections() {
         waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
         "closed after {waited:?}"
     );
+}
+
+/// The open-file cache: a file changed in place is served with its new
+/// length at once (a hit re-reads the metadata); a file replaced by a
+/// rename may be served as the old, whole file until the entry expires,
+/// then the new one is; a deleted file is a 404 after expiry.
+#[test]
+fn open_file_cache_follows_changes() {
+    let s = Server::start_with("opencache", &["--open-cache-ms", "300"], None);
+    let path = s.root.join("hello.txt");
+    let body = |s: &Server| get(s, "GET /hello.txt HTTP/1.1\r\n\r\n");
+    assert_eq!(body(&s).2, b"hello coring\n");
+    // In place: a longer file, the same inode.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"more\n")
+        .unwrap();
+    assert_eq!(
+        body(&s).2,
+        b"hello coring\nmore\n",
+        "in-place change seen at once"
+    );
+    // Replaced by a rename: old or new at first, never a mix; new later.
+    std::fs::write(s.root.join("new.tmp"), b"replaced\n").unwrap();
+    std::fs::rename(s.root.join("new.tmp"), &path).unwrap();
+    let (code, _, first) = body(&s);
+    assert_eq!(code, 200);
+    assert!(
+        first == b"hello coring\nmore\n" || first == b"replaced\n",
+        "{first:?}"
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        body(&s).2,
+        b"replaced\n",
+        "new file after the entry expired"
+    );
+    std::fs::remove_file(&path).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(body(&s).0, 404, "deleted file after the entry expired");
 }

@@ -6,6 +6,7 @@ use crate::http::{content_type, percent_decode, Request};
 use crate::open_cache::Opened;
 use crate::plan::{plan, BodyRange, FileFacts};
 use crate::{respond_simple, SEND_CHUNK, SEND_TIMEOUT};
+use coring::fs::SendFileMode;
 use coring::net::TcpStream;
 use std::{
     io,
@@ -19,6 +20,7 @@ pub(crate) async fn send_file(
     stream: &mut TcpStream,
     opened: &Opened,
     req: &Request,
+    mode: SendFileMode,
 ) -> io::Result<()> {
     let keep_alive = req.keep_alive;
     if !opened.meta.is_file() {
@@ -39,7 +41,8 @@ pub(crate) async fn send_file(
         // In chunks, each with a deadline: a client that stops reading
         // does not hold the file, the socket and a buffer forever.
         let chunk = (len - sent).min(SEND_CHUNK);
-        let send = coring::fs::send_file(stream, &head, &opened.file, offset + sent, chunk);
+        let send =
+            coring::fs::send_file_with(stream, &head, &opened.file, offset + sent, chunk, mode);
         let n = coring::time::timeout(SEND_TIMEOUT, send)
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))??;
@@ -98,7 +101,15 @@ mod tests {
         assert_eq!(request_path("/").unwrap(), "");
         assert_eq!(request_path("/a/b.txt?x=1#f").unwrap(), "a/b.txt");
         assert_eq!(request_path("//a/./b%20c").unwrap(), "a/b c");
-        for bad in ["/../etc/passwd", "/a/../../x", "/.git/config", "/a/.env", "/%2e%2e/x", "/%zz", "/a%00b"] {
+        for bad in [
+            "/../etc/passwd",
+            "/a/../../x",
+            "/.git/config",
+            "/a/.env",
+            "/%2e%2e/x",
+            "/%zz",
+            "/a%00b",
+        ] {
             assert!(request_path(bad).is_err(), "{bad}");
         }
     }

@@ -40,6 +40,7 @@ mod open_cache;
 mod plan;
 mod range;
 
+use coring::fs::SendFileMode;
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
 use files::{request_path, send_file};
@@ -67,7 +68,8 @@ pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default validity of an open-file cache entry.
 const OPEN_CACHE: Duration = Duration::from_secs(1);
 const USAGE: &str = "usage: file_server [PORT] [--dir DIR] [--cores N|all] [--grace-ms MS] \
-                     [--head-timeout-ms MS] [--open-cache-ms MS]";
+                     [--head-timeout-ms MS] [--open-cache-ms MS] \
+                     [--send-mode auto|copy|splice]";
 
 struct Config {
     port: u16,
@@ -77,6 +79,7 @@ struct Config {
     grace: Duration,
     head_timeout: Duration,
     open_cache: Duration,
+    send_mode: SendFileMode,
 }
 
 /// What every connection of a core shares.
@@ -84,6 +87,8 @@ struct Site {
     /// The root's files, opened beneath it and cached.
     files: OpenFiles,
     head_timeout: Duration,
+    /// How bodies are sent (`--send-mode`, for measuring).
+    send_mode: SendFileMode,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -93,6 +98,7 @@ fn parse_args() -> Result<Config, String> {
     let mut grace = Duration::from_secs(30);
     let mut head_timeout = HEAD_TIMEOUT;
     let mut open_cache = OPEN_CACHE;
+    let mut send_mode = SendFileMode::Auto;
     let millis = |flag: &str, v: Option<String>| -> Result<Duration, String> {
         let v = v.ok_or(format!("{flag} needs milliseconds"))?;
         let ms = v
@@ -111,6 +117,14 @@ fn parse_args() -> Result<Config, String> {
             "--grace-ms" => grace = millis("--grace-ms", args.next())?,
             "--head-timeout-ms" => head_timeout = millis("--head-timeout-ms", args.next())?,
             "--open-cache-ms" => open_cache = millis("--open-cache-ms", args.next())?,
+            "--send-mode" => {
+                send_mode = match args.next().as_deref() {
+                    Some("auto") => SendFileMode::Auto,
+                    Some("copy") => SendFileMode::Copy,
+                    Some("splice") => SendFileMode::Splice,
+                    v => return Err(format!("--send-mode {v:?}: auto, copy or splice")),
+                }
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -125,6 +139,7 @@ fn parse_args() -> Result<Config, String> {
         grace,
         head_timeout,
         open_cache,
+        send_mode,
     })
 }
 
@@ -156,6 +171,7 @@ fn main() -> io::Result<()> {
         let root = root.clone();
         let head_timeout = config.head_timeout;
         let open_cache = config.open_cache;
+        let send_mode = config.send_mode;
         async move {
             // One SO_REUSEPORT listener per core; with port 0 all cores
             // share the port the first one got.
@@ -169,6 +185,7 @@ fn main() -> io::Result<()> {
             let site = Rc::new(Site {
                 files,
                 head_timeout,
+                send_mode,
             });
             let mut draining = shutdown_handle().wait();
             loop {
@@ -239,7 +256,7 @@ async fn serve_requests(stream: &mut TcpStream, site: &Site) -> io::Result<()> {
         // Draining: finish this response, then close.
         req.keep_alive &= !coring::runtime::is_shutting_down();
         let keep_alive = req.keep_alive;
-        Box::pin(respond(stream, &site.files, req)).await?;
+        Box::pin(respond(stream, site, req)).await?;
         if !keep_alive {
             return Ok(());
         }
@@ -319,17 +336,17 @@ async fn read_head(
 }
 
 /// Answers one request.
-async fn respond(stream: &mut TcpStream, files: &OpenFiles, req: Request) -> io::Result<()> {
+async fn respond(stream: &mut TcpStream, site: &Site, req: Request) -> io::Result<()> {
     let keep_alive = req.keep_alive;
     if let Method::Other = req.method {
         return respond_simple(stream, 405, "Method Not Allowed", keep_alive).await;
     }
     let opened = match request_path(&req.target) {
-        Ok(rel) => files.get(&rel).await,
+        Ok(rel) => site.files.get(&rel).await,
         Err(e) => Err(e),
     };
     match opened {
-        Ok(opened) => send_file(stream, &opened, &req).await,
+        Ok(opened) => send_file(stream, &opened, &req, site.send_mode).await,
         Err(e) => respond_error(stream, &e, keep_alive).await,
     }
 }

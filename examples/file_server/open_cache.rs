@@ -4,10 +4,12 @@
 //! (1 s by default, `--open-cache-ms`; 0 turns the cache off), so a
 //! popular file costs no open, `statx` or close per request.
 //!
-//! What a cached entry may miss for up to its validity: a file replaced
-//! by a rename (the old one is served) and a changed length (the old
-//! length is sent; if the file shrank, the response is cut short and the
-//! connection closed, as without the cache). Errors are not cached.
+//! A hit re-reads the open file's metadata with a direct `statx` (about a
+//! microsecond; `File::metadata_now`), so a file changed in place is
+//! served with its new length, `Last-Modified` and `ETag` at once. What a
+//! cached entry can miss for up to its validity is a file *replaced* by a
+//! rename or deleted: the old file, still open, is served whole and
+//! consistent. Errors are not cached.
 
 use coring::fs::{File, Metadata, OpenOptions};
 use std::{
@@ -57,8 +59,9 @@ impl OpenFiles {
     /// which). A path that leaves the root through a symlink is `EXDEV`.
     pub(crate) async fn get(&self, rel: &str) -> io::Result<Opened> {
         let now = Instant::now();
-        if let Some(e) = self.entries.borrow().get(rel) {
+        if let Some(e) = self.entries.borrow_mut().get_mut(rel) {
             if now.duration_since(e.at) < self.valid {
+                e.opened.meta = e.opened.file.metadata_now()?;
                 return Ok(e.opened.clone());
             }
         }

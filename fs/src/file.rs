@@ -251,6 +251,34 @@ impl File {
         Ok(Metadata::from_statx(&stx))
     }
 
+    /// Metadata of the open file with a direct `statx(2)` on this thread,
+    /// not through the ring. `IORING_OP_STATX` always runs on an io-wq
+    /// worker thread (two context switches); for an open file on a local
+    /// filesystem the kernel answers a direct call from the in-memory
+    /// inode without I/O, in about a microsecond. Use it where metadata is
+    /// checked per request (a server revalidating a cached file); on a
+    /// network filesystem, where it may wait for the server, use
+    /// [`metadata`](File::metadata).
+    pub fn metadata_now(&self) -> io::Result<Metadata> {
+        // SAFETY: statx is plain old data; all-zero is a valid value.
+        let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+        // SAFETY: the fd is open (self holds it), the path is an empty C
+        // string (AT_EMPTY_PATH), and `stx` is a valid buffer for the call.
+        let rc = unsafe {
+            libc::statx(
+                self.fd.raw(),
+                c"".as_ptr(),
+                libc::AT_EMPTY_PATH,
+                libc::STATX_BASIC_STATS | libc::STATX_BTIME,
+                &mut stx,
+            )
+        };
+        if rc != 0 {
+            return Err(self.path_err(io::Error::last_os_error(), "metadata"));
+        }
+        Ok(Metadata::from_statx(&stx))
+    }
+
     /// Truncates or extends the file to `len` bytes. Uses
     /// `IORING_OP_FTRUNCATE` (Linux 6.9+); on older kernels `ftruncate(2)`
     /// runs on the blocking pool.

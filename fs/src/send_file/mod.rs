@@ -3,17 +3,24 @@
 //! Nagle stall), the fd is not duplicated, and data in the page cache
 //! never makes a trip through an io-wq worker thread.
 //!
-//! How ([`SendFileMode::Auto`]):
-//! - The head and the first chunk of the body share one pooled buffer:
-//!   the body is read in behind the head (`IORING_OP_READ`, which a page
-//!   cache hit completes inline, on this thread) and both go out in one
-//!   `IORING_OP_SEND`. A small response is two ops, one send, one segment.
-//! - A larger body continues in chunks of 256 KiB read into the same
-//!   buffer, each sent with `MSG_MORE` but the last, so segments stay
-//!   full. The kernel copies each byte twice (page cache → buffer →
-//!   socket), which on this machine's loopback costs less than the two
-//!   io-wq hops a `splice` pipe transfer takes per chunk
-//!   ([`SendFileMode::Splice`]; see BENCHMARKS.md, group `files`).
+//! How ([`SendFileMode::Auto`] picks by body size, from the `files`
+//! benchmark group's measurements against nginx on this machine; see
+//! BENCHMARKS.md):
+//! - **Copy** (bodies up to 128 KiB, and above 1 MiB): the head and the
+//!   first chunk of the body share one pooled buffer: the body is read in
+//!   behind the head (`IORING_OP_READ`, which a page-cache hit completes
+//!   inline, on this thread) and both go out in one `IORING_OP_SEND`. A
+//!   small response is two ops, one send, one segment. A larger body
+//!   continues in chunks of 256 KiB read into the same buffer, each sent
+//!   with `MSG_MORE` but the last, so segments stay full.
+//! - **Splice** (bodies over 128 KiB up to 1 MiB, one pipe's worth): the
+//!   head with `MSG_MORE`, then the body through a pooled pipe, file →
+//!   pipe → socket, without copying it through user space. Each splice
+//!   runs on an io-wq worker (pinned to the core's CPU, see
+//!   `coring_runtime::ring::IoWorkers`): two thread hops per pipe fill,
+//!   which beats two copies of a body that size, but not of a small body
+//!   (16 KiB: 0.6× the copy path's requests/s), and not the steady copy
+//!   loop of a multi-megabyte body (4 and 64 MiB: 0.65–0.7×).
 
 mod copy;
 
@@ -27,15 +34,32 @@ use std::io;
 /// How [`send_file_with`] moves the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SendFileMode {
-    /// The default: the copy path (see the module docs).
+    /// The default: [`Splice`](SendFileMode::Splice) for bodies over
+    /// 128 KiB up to 1 MiB, [`Copy`](SendFileMode::Copy) otherwise (see
+    /// the module docs).
     #[default]
     Auto,
     /// Read into pooled buffers and send (head with the first chunk).
     Copy,
     /// The head sent with `MSG_MORE`, then the body spliced through a
-    /// pooled pipe ([`splice_to`](crate::splice_to)'s transfer). Kept for
-    /// measurement and for files that are not in the page cache.
+    /// pooled pipe ([`splice_to`](crate::splice_to)'s transfer).
     Splice,
+}
+
+/// Smallest body [`SendFileMode::Auto`] splices.
+const SPLICE_MIN: u64 = 128 * 1024;
+
+impl SendFileMode {
+    /// The mode used for a body of `len` bytes.
+    fn resolve(self, len: u64) -> SendFileMode {
+        match self {
+            SendFileMode::Auto if len > SPLICE_MIN && len <= crate::PIPE_SIZE as u64 => {
+                SendFileMode::Splice
+            }
+            SendFileMode::Auto => SendFileMode::Copy,
+            mode => mode,
+        }
+    }
 }
 
 /// Sends `head` and then `len` bytes of `file` from `offset` on `dest` (a
@@ -94,7 +118,7 @@ pub async fn send_file_with<D: AsWriteFd + ?Sized>(
     let wrap = |e| error::with_path(e, "send_file", file.path());
     let dest = dest.write_fd()?.clone();
     let src = file.shared_fd();
-    match mode {
+    match mode.resolve(len) {
         SendFileMode::Auto | SendFileMode::Copy => copy::send(&dest, head, src, offset, len)
             .await
             .map_err(wrap),
