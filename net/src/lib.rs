@@ -5,6 +5,8 @@
 //!   [`TcpStream`] (`connect`, `connect_timeout`, owned-buffer I/O,
 //!   `AsyncRead`/`AsyncWrite`, [`into_split`](TcpStream::into_split)).
 //! - [`UdpSocket`]; [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
+//! - With feature `hyper`: hyper 1's `rt::Read`/`rt::Write` on the streams
+//!   ([`hyper_io`]).
 //!
 //! How it is fast: a stream's reads come from one multishot receive that
 //! stays armed for the life of the stream, filling buffers from a provided
@@ -58,6 +60,8 @@
 mod accept;
 mod buf_ring;
 mod error;
+#[cfg(feature = "hyper")]
+pub mod hyper_io;
 mod op;
 mod resolve;
 mod stream;

@@ -14,7 +14,6 @@ use std::{
     fmt,
     future::Future,
     pin::Pin,
-    rc::Rc,
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -41,10 +40,30 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 /// The future of [`sleep`] and [`sleep_until`]. Panics on first poll if
 /// not inside a coring runtime.
+///
+/// `Sleep` is `Send + Sync` (so `Timeout<F>` is `Send` when `F` is, and an
+/// axum handler or hyper's timer can hold one) although the timer it
+/// registers lives in one core's `!Send` timer map. It holds no pointer to
+/// that map: only its deadline and, once polled, the id of the runtime it
+/// registered with and its key there — plain data. Every access to the map
+/// goes through the thread-local of the runtime running on the current
+/// thread, and only if that runtime's id is the one recorded:
+///
+/// - polled on the thread of the runtime it registered with: as before;
+/// - polled on another thread (the future was moved to another core after
+///   its first poll): panics with a message saying so — a sleep is bound to
+///   its core once it waits;
+/// - dropped on another thread, or after its runtime ended: the entry is
+///   not touched from there; it stays in its core's map until its deadline,
+///   when the core wakes its (`Send`) waker once and forgets it.
+///
+/// So no `!Send` value is ever reached from a thread it does not belong to,
+/// and no `unsafe` is involved.
 #[must_use = "a Sleep does nothing until awaited"]
 pub struct Sleep {
     deadline: Instant,
-    entry: Option<(Rc<Timers>, TimerKey)>,
+    /// The runtime it is registered with (`runtime_id`) and its key there.
+    entry: Option<(usize, TimerKey)>,
 }
 
 impl Sleep {
@@ -55,10 +74,16 @@ impl Sleep {
 
     /// Moves the deadline (re-registers the timer).
     pub fn reset(&mut self, deadline: Instant) {
-        if let Some((timers, key)) = self.entry.take() {
-            timers.remove(key);
-        }
+        self.deregister();
         self.deadline = deadline;
+    }
+
+    /// Removes the registered timer, if this thread runs the runtime it is
+    /// registered with (else it is left to fire unseen; see the type doc).
+    fn deregister(&mut self) {
+        if let Some((id, key)) = self.entry.take() {
+            context::with_if(id, |c| c.timers.remove(key));
+        }
     }
 
     /// Whether the deadline has passed.
@@ -71,29 +96,36 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some((timers, key)) = &self.entry {
-            if timers.update(*key, cx.waker()) {
-                return Poll::Pending;
+        if let Some((id, key)) = self.entry {
+            let pending = context::with_if(id, |c| c.timers.update(key, cx.waker()));
+            match pending {
+                Some(true) => return Poll::Pending,
+                // Fired: the executor removed it.
+                Some(false) => {
+                    self.entry = None;
+                    return Poll::Ready(());
+                }
+                None => panic!(
+                    "coring: a Sleep (or Timeout) was polled on a thread other than the \
+                     core whose timer it registered with; a sleep is bound to its core \
+                     once it has waited (move it before its first poll, or make a new one)"
+                ),
             }
-            // Fired: the executor removed it.
-            self.entry = None;
-            return Poll::Ready(());
         }
         if Instant::now() >= self.deadline {
             return Poll::Ready(());
         }
-        let timers = context::with_current("sleep", |c| c.timers.clone());
-        let key = timers.insert(self.deadline, cx.waker().clone());
-        self.entry = Some((timers, key));
+        let (id, key) = context::with_current("sleep", |c| {
+            (c.id, c.timers.insert(self.deadline, cx.waker().clone()))
+        });
+        self.entry = Some((id, key));
         Poll::Pending
     }
 }
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some((timers, key)) = self.entry.take() {
-            timers.remove(key);
-        }
+        self.deregister();
     }
 }
 
@@ -223,5 +255,19 @@ impl Interval {
     /// The period.
     pub fn period(&self) -> Duration {
         self.period
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn sleep_and_timeout_are_send_and_sync() {
+        send_sync::<Sleep>();
+        send_sync::<Timeout<std::future::Ready<()>>>();
+        send_sync::<Interval>();
     }
 }
