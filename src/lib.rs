@@ -26,3 +26,9 @@ pub mod net {
 pub mod fs {
     pub use coring_fs::*;
 }
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
+#[cfg(feature = "axum")]
+pub mod axum;

@@ -207,6 +207,16 @@ pub fn shutdown_handle() -> ShutdownHandle {
     })
 }
 
+/// The shutdown handle of the current launcher run, or `None` in a
+/// single runtime (which has no launcher shutdown): for code that works in
+/// both, such as a server that drains under the launcher and otherwise
+/// runs until told to stop. Panics outside a coring runtime.
+pub fn try_shutdown_handle() -> Option<ShutdownHandle> {
+    with_core("coring::runtime::try_shutdown_handle", |_, core| {
+        core.map(|c| c.set.shutdown.clone())
+    })
+}
+
 /// Whether the current launcher run is shutting down (draining or
 /// stopping): a cheap check (a thread-local and an atomic load) for code
 /// that decides between requests, e.g. to close a keep-alive connection
