@@ -242,6 +242,12 @@ impl Client<Empty<Bytes>> {
     pub fn new() -> Self {
         ClientBuilder::default().build()
     }
+
+    /// Settings to build a client from (`build::<B>()` picks the request
+    /// body type; annotate `let c: Client = ..` for empty bodies).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
 }
 
 impl Default for Client<Empty<Bytes>> {
@@ -265,11 +271,6 @@ impl Client<Empty<Bytes>> {
 }
 
 impl<B> Client<B> {
-    /// Settings to build a client from.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
     /// How many connections this client opened (a pooled request opens
     /// none).
     pub fn connections_opened(&self) -> u64 {
