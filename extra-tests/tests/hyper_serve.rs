@@ -228,6 +228,20 @@ async fn the_pooled_client_reuses_connections() -> io::Result<()> {
 }
 
 #[coring::test]
+async fn without_pooling_each_request_has_its_connection_and_bodies_arrive_whole(
+) -> io::Result<()> {
+    let (addr, accepts) = counting_server().await?;
+    let client: Client = Client::builder().max_idle_per_host(0).build();
+    for _ in 0..3 {
+        let resp = client.get(format!("http://{addr}/big")).await?;
+        assert_eq!(body_of(resp).await?.len(), 4 << 20);
+    }
+    assert_eq!(accepts.get(), 3);
+    assert_eq!(client.idle_connections(), 0);
+    Ok(())
+}
+
+#[coring::test]
 async fn idle_connections_expire() -> io::Result<()> {
     let (addr, accepts) = counting_server().await?;
     let client: Client = Client::builder()

@@ -287,6 +287,15 @@ fn invalid(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.into())
 }
 
+/// Lets a connection that leaves the pool finish the response it may
+/// still be receiving (dropping its `SendRequest` at once would close it
+/// under the body being read), then closes it.
+fn retire<B: 'static>(mut sender: SendRequest<B>) {
+    drop(crate::spawn(async move {
+        let _ = sender.ready().await;
+    }));
+}
+
 impl<B> Client<B>
 where
     B: Body + 'static,
@@ -398,13 +407,17 @@ where
 
     fn checkin(&self, key: Key, sender: SendRequest<B>) {
         let max = self.inner.config.max_idle_per_host;
-        if sender.is_closed() || max == 0 {
+        if sender.is_closed() {
+            return;
+        }
+        if max == 0 {
+            retire(sender);
             return;
         }
         let mut pool = self.inner.pool.borrow_mut();
         let list = pool.entry(key).or_default();
         if list.len() >= max {
-            list.remove(0);
+            retire(list.remove(0).sender);
         }
         list.push(Idle {
             sender,
