@@ -35,7 +35,10 @@ fn a_registered_sleep_polled_on_another_core_panics_clearly() {
         .cloned()
         .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default();
-    assert!(msg.contains("polled on a thread other than the core"), "{msg}");
+    assert!(
+        msg.contains("polled on a thread other than the core"),
+        "{msg}"
+    );
 }
 
 #[test]

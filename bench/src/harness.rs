@@ -91,9 +91,24 @@ impl Ctx {
     /// Builds coring's example binaries (release) and returns the path of
     /// `name`.
     pub fn example(&self, g: &mut GroupResult, names: &[&str]) -> io::Result<Vec<PathBuf>> {
+        self.example_with_features(g, names, &[])
+    }
+
+    /// Like `example`, with features of the coring package enabled (for
+    /// examples with `required-features`).
+    pub fn example_with_features(
+        &self,
+        g: &mut GroupResult,
+        names: &[&str],
+        features: &[&str],
+    ) -> io::Result<Vec<PathBuf>> {
         let mut args = vec!["build", "--release", "-p", "coring"];
         for n in names {
             args.extend(["--example", n]);
+        }
+        let features = features.join(",");
+        if !features.is_empty() {
+            args.extend(["--features", &features]);
         }
         let target_dir = self.release_dir.parent().unwrap().to_path_buf();
         let cmd = format!("cargo {}", args.join(" "));

@@ -230,6 +230,7 @@ fn meaning(g: &GroupResult) -> String {
         "fs" => "page-cached reads are CPU-bound; the pread loop is the single-thread ceiling and fio what io_uring itself can do on this machine at the time.",
         "net" => "the servers do the same work on every runtime, so req/s and CPU per request compare the runtimes; on loopback most of the CPU is the kernel's TCP path (bench/ARCHIVE.md, \"Why the CPU goal is out of reach\").",
         "idle" => "what one idle keep-alive connection costs, and whether new connections stay fast while many wait; nginx preallocates its connection structures, so its figure counts only what a connection adds.",
+        "hyper" => "the same hyper service and axum router on two runtimes (hyper-util's auto builder, the same settings): what differs is the runtime under hyper — coring's streams, executor and timer against tokio's; the reference row is coring's hand-written httparse server; the two-core rows share the CPUs with wrk, so they show scaling, not server-only capacity.",
         "files" => "the same files served by three servers over loopback: small files measure the cost of a request (head parsing, open, the response head), large ones the copy path (coring's splice, nginx's sendfile, tokio's read + write); CPU per request at a fixed rate is what serving costs below saturation; the two-core rows share the CPUs with wrk, so they show scaling, not server-only capacity.",
         _ => "",
     };
@@ -348,6 +349,20 @@ const GOALS: &[Goal] = &[
         threshold: 2.0,
     },
     Goal {
+        group: "hyper",
+        text: "requests/s ≥ 1.2× tokio (one core, same hyper/axum service)",
+        pattern: "requests/s",
+        peer: Some("tokio current-thread"),
+        threshold: 1.2,
+    },
+    Goal {
+        group: "hyper",
+        text: "server CPU per request lower than tokio (fixed rate)",
+        pattern: "server CPU per request",
+        peer: Some("tokio current-thread"),
+        threshold: 1.0,
+    },
+    Goal {
         group: "net",
         text: "throughput ≥ 1.1× the better peer",
         pattern: "throughput",
@@ -376,7 +391,7 @@ pub fn goals_text(run: &RunFile) -> String {
             .iter()
             .filter(|m| m.name.contains(goal.pattern))
         {
-            if matches!(goal.group, "net" | "files") && m.name.starts_with("two-core") {
+            if matches!(goal.group, "net" | "files" | "hyper") && m.name.starts_with("two-core") {
                 continue; // the client shares the CPUs there: no goal
             }
             any = true;

@@ -18,6 +18,16 @@
 //! `files` group's peer): axum with tower-http's `ServeDir` on tokio,
 //! current-thread for 1 thread, multi-thread with N workers otherwise,
 //! `TCP_NODELAY` on every accepted socket.
+//!
+//! `coring-bench serve --server coring-hyper|tokio-hyper|tokio-axum --port N
+//! [--threads N]` (the `hyper` group): a plain hyper service (`GET /` →
+//! `Hello, World!`, `POST /echo` → the body back as JSON) through
+//! hyper-util's auto builder (HTTP/1.1 + HTTP/2, the same settings on
+//! both: 30 s header-read timeout, keep-alive, `TCP_NODELAY`) on coring
+//! (`coring::hyper::Server`, under its launcher) or on tokio
+//! (current-thread for 1 thread, multi-thread with N workers otherwise);
+//! `tokio-axum` is the axum_hello example's router on tokio with
+//! `axum::serve`.
 
 use std::{io, net::SocketAddr};
 
@@ -364,6 +374,101 @@ mod axum_files {
     }
 }
 
+/// The `hyper` group's servers (see the module doc).
+mod hyper_peers {
+    use super::*;
+    use http_body_util::{BodyExt, Full};
+    use hyper::{
+        body::{Bytes, Incoming},
+        header::CONTENT_TYPE,
+        service::service_fn,
+        Method, Request, Response,
+    };
+    use std::convert::Infallible;
+
+    /// `GET /` → hello; `POST /echo` → the body back as JSON.
+    pub async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+        if req.method() == Method::POST && req.uri().path() == "/echo" {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let mut resp = Response::new(Full::new(body));
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, "application/json".parse().unwrap());
+            return Ok(resp);
+        }
+        let mut resp = Response::new(Full::new(Bytes::from_static(b"Hello, World!")));
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, "text/plain".parse().unwrap());
+        Ok(resp)
+    }
+
+    pub fn axum_app() -> axum::Router {
+        use axum::routing::{get, post};
+        axum::Router::new()
+            .route("/", get(|| async { "Hello, World!" }))
+            .route(
+                "/echo",
+                post(|axum::Json(v): axum::Json<serde_json::Value>| async move { axum::Json(v) }),
+            )
+    }
+
+    pub fn coring_hyper(addr: SocketAddr, threads: usize) -> io::Result<()> {
+        coring::hyper::Server::bind(addr)
+            .cores(coring::runtime::Cores::Count(threads))
+            .run(|| service_fn(hello))
+    }
+
+    fn tokio_rt(threads: usize) -> io::Result<tokio::runtime::Runtime> {
+        let mut builder = if threads == 1 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(threads);
+            b
+        };
+        builder.enable_all().build()
+    }
+
+    pub fn tokio_hyper(addr: SocketAddr, threads: usize) -> io::Result<()> {
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        tokio_rt(threads)?.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .keep_alive(true)
+                .header_read_timeout(std::time::Duration::from_secs(30));
+            builder.http2().timer(TokioTimer::new());
+            let builder = std::sync::Arc::new(builder);
+            loop {
+                let (stream, _) = listener.accept().await?;
+                let _ = stream.set_nodelay(true);
+                let builder = builder.clone();
+                tokio::spawn(async move {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service_fn(hello))
+                        .await;
+                });
+            }
+        })
+    }
+
+    pub fn tokio_axum(addr: SocketAddr, threads: usize) -> io::Result<()> {
+        use axum::serve::ListenerExt;
+        tokio_rt(threads)?.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|c| {
+                let _ = c.set_nodelay(true);
+            });
+            axum::serve(listener, axum_app()).await
+        })
+    }
+}
+
 /// `coring-bench serve ARGS`.
 pub fn main(args: &[String]) -> io::Result<()> {
     let get = |name: &str| {
@@ -378,7 +483,7 @@ pub fn main(args: &[String]) -> io::Result<()> {
         get("--server")
     };
     let Some(server) = server else {
-        eprintln!("usage: coring-bench serve --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]\n       coring-bench serve axum-files --dir DIR --port N [--threads N]");
+        eprintln!("usage: coring-bench serve --server coring|coring-owned|monoio|monoio-epoll|tokio --mode echo|http --port N [--threads N]\n       coring-bench serve --server coring-hyper|tokio-hyper|tokio-axum --port N [--threads N]\n       coring-bench serve axum-files --dir DIR --port N [--threads N]");
         return Ok(());
     };
     let mode = get("--mode").unwrap_or_else(|| "echo".into());
@@ -408,6 +513,9 @@ pub fn main(args: &[String]) -> io::Result<()> {
         "monoio" => monoio_server::run(addr, &mode, false, threads),
         "monoio-epoll" => monoio_server::run(addr, &mode, true, threads),
         "tokio" => tokio_server::run(addr, &mode, threads),
+        "coring-hyper" => hyper_peers::coring_hyper(addr, threads),
+        "tokio-hyper" => hyper_peers::tokio_hyper(addr, threads),
+        "tokio-axum" => hyper_peers::tokio_axum(addr, threads),
         "axum-files" => {
             let dir = get("--dir").ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidInput, "axum-files needs --dir DIR")

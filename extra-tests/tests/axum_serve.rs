@@ -36,7 +36,10 @@ async fn fetch_from_self(addr: SocketAddr) -> String {
             .await
             .unwrap();
         let text = String::from_utf8_lossy(&out).into_owned();
-        text.rsplit("\r\n\r\n").next().unwrap_or_default().to_owned()
+        text.rsplit("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
     })
     .await
     .unwrap()
@@ -52,7 +55,10 @@ fn app(addr: SocketAddr) -> Router {
         .route("/self", get(move || fetch_from_self(addr)))
 }
 
-async fn text(client: &Client<Full<Bytes>>, req: Request<Full<Bytes>>) -> (StatusCode, String, String) {
+async fn text(
+    client: &Client<Full<Bytes>>,
+    req: Request<Full<Bytes>>,
+) -> (StatusCode, String, String) {
     let resp = client.request(req).await.unwrap();
     let status = resp.status();
     let ctype = resp
@@ -80,7 +86,11 @@ async fn axum_routes_404_and_415() -> io::Result<()> {
     };
     assert_eq!(
         text(&client, get("/")).await,
-        (StatusCode::OK, "text/plain; charset=utf-8".into(), "Hello, World!".into())
+        (
+            StatusCode::OK,
+            "text/plain; charset=utf-8".into(),
+            "Hello, World!".into()
+        )
     );
     assert_eq!(text(&client, get("/nope")).await.0, StatusCode::NOT_FOUND);
 
@@ -92,7 +102,10 @@ async fn axum_routes_404_and_415() -> io::Result<()> {
             .unwrap()
     };
     let (status, ctype, body) = text(&client, post("application/json", json)).await;
-    assert_eq!((status, ctype.as_str()), (StatusCode::OK, "application/json"));
+    assert_eq!(
+        (status, ctype.as_str()),
+        (StatusCode::OK, "application/json")
+    );
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&body).unwrap(),
         serde_json::from_str::<serde_json::Value>(json).unwrap()
@@ -106,7 +119,10 @@ async fn axum_routes_404_and_415() -> io::Result<()> {
         StatusCode::BAD_REQUEST
     );
     // GET on a POST route.
-    assert_eq!(text(&client, get("/echo")).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        text(&client, get("/echo")).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
 
     // A Send handler using coring's timers and !Send I/O.
     assert_eq!(text(&client, get("/self")).await.2, "Hello, World!");
@@ -144,13 +160,15 @@ fn axum_hello_drains_an_in_flight_request_on_sigterm_and_refuses_new_ones() {
     // Keep-alive connection that is idle at the signal: closed by the
     // drain, not waited for.
     let mut idle = std::net::TcpStream::connect(addr).unwrap();
-    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut buf = [0u8; 1024];
     let n = idle.read(&mut buf).unwrap();
     assert!(buf[..n].ends_with(b"Hello, World!"));
 
     let mut slow = std::net::TcpStream::connect(addr).unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     slow.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
     std::thread::sleep(Duration::from_millis(50));

@@ -208,7 +208,11 @@ async fn the_pooled_client_reuses_connections() -> io::Result<()> {
         assert_eq!(resp.status(), 200);
         assert_eq!(body_of(resp).await?, format!("/n/{i}"));
     }
-    assert_eq!(accepts.get(), 1, "the server accepted more than one connection");
+    assert_eq!(
+        accepts.get(),
+        1,
+        "the server accepted more than one connection"
+    );
     assert_eq!(client.connections_opened(), 1);
     assert_eq!(client.idle_connections(), 1);
 
@@ -228,8 +232,8 @@ async fn the_pooled_client_reuses_connections() -> io::Result<()> {
 }
 
 #[coring::test]
-async fn without_pooling_each_request_has_its_connection_and_bodies_arrive_whole(
-) -> io::Result<()> {
+async fn without_pooling_each_request_has_its_connection_and_bodies_arrive_whole() -> io::Result<()>
+{
     let (addr, accepts) = counting_server().await?;
     let client: Client = Client::builder().max_idle_per_host(0).build();
     for _ in 0..3 {
@@ -288,8 +292,8 @@ async fn connect_timeout_bounds_connecting() -> io::Result<()> {
 }
 
 #[coring::test]
-async fn with_graceful_shutdown_finishes_in_flight_requests_and_stops_accepting(
-) -> io::Result<()> {
+async fn with_graceful_shutdown_finishes_in_flight_requests_and_stops_accepting() -> io::Result<()>
+{
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = futures::channel::oneshot::channel::<()>();

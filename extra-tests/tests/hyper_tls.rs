@@ -19,9 +19,7 @@ async fn https_round_trip_through_rustls() -> io::Result<()> {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
         .map_err(io::Error::other)?;
     let cert_der = CertificateDer::from(cert.cert.der().to_vec());
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        cert.signing_key.serialize_der(),
-    ));
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()));
 
     let mut server_config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()

@@ -53,6 +53,5 @@ pub use executor::{
 pub use io_uring;
 pub use launcher::{
     core_count, core_id, core_stats, is_shutting_down, run_shared, shutdown_handle, spawn_on,
-    try_shutdown_handle,
-    Cores, Draining, RemoteHandle, ShutdownHandle,
+    try_shutdown_handle, Cores, Draining, RemoteHandle, ShutdownHandle,
 };

@@ -313,7 +313,11 @@ where
         let https = match uri.scheme_str() {
             Some("http") => false,
             Some("https") => true,
-            other => return Err(invalid(format!("{uri}: scheme {other:?} is not http or https"))),
+            other => {
+                return Err(invalid(format!(
+                    "{uri}: scheme {other:?} is not http or https"
+                )))
+            }
         };
         let host = uri
             .host()
@@ -355,10 +359,7 @@ where
             }
         }
         let mut sender = self.connect(&key).await?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(io::Error::other)?;
+        let resp = sender.send_request(req).await.map_err(io::Error::other)?;
         self.checkin(key, sender);
         Ok(resp)
     }
@@ -369,12 +370,7 @@ where
         let mut busy = Vec::new();
         let mut yielded = false;
         let found = loop {
-            let idle = self
-                .inner
-                .pool
-                .borrow_mut()
-                .get_mut(key)
-                .and_then(Vec::pop);
+            let idle = self.inner.pool.borrow_mut().get_mut(key).and_then(Vec::pop);
             let Some(idle) = idle else { break None };
             if idle.sender.is_closed() || idle.since.elapsed() > self.inner.config.idle_timeout {
                 continue;

@@ -334,7 +334,10 @@ impl Server {
     pub fn bind(addr: impl std::net::ToSocketAddrs) -> Server {
         let addr = addr.to_socket_addrs().and_then(|mut a| {
             a.next().ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to nothing")
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the address resolved to nothing",
+                )
             })
         });
         Server {
@@ -416,7 +419,10 @@ impl Server {
                 serve_on(listener, make_service()).config(config).await
             }
         })?;
-        outputs.into_iter().flatten().collect::<io::Result<Vec<()>>>()?;
+        outputs
+            .into_iter()
+            .flatten()
+            .collect::<io::Result<Vec<()>>>()?;
         Ok(())
     }
 }

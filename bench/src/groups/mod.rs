@@ -2,7 +2,7 @@
 //! share: every contender runs once per round, rounds repeat (A B C A B C
 //! …), so slow drifts of the machine's load hit every contender alike.
 //!
-//! Adding a group (`http`, `hyper` are planned): a module with
+//! Adding a group (`http` is planned): a module with
 //! `pub fn run(ctx: &Ctx, g: &mut GroupResult)` that records every sample
 //! with `g.add(measurement, unit, higher_is_better, contender, value)`
 //! (or `interleave` for in-process contenders; `Ctx::example` builds
@@ -15,6 +15,7 @@ pub mod core;
 pub mod cores;
 pub mod files;
 pub mod fs;
+pub mod hyper;
 pub mod idle;
 pub mod net;
 pub mod ring;
@@ -23,10 +24,12 @@ use crate::harness::{print_measurement, Ctx};
 use crate::results::GroupResult;
 
 /// Every group, in the order `all` runs them.
-pub const GROUPS: &[&str] = &["core", "ring", "cores", "fs", "net", "idle", "files"];
+pub const GROUPS: &[&str] = &[
+    "core", "ring", "cores", "fs", "net", "idle", "files", "hyper",
+];
 
 /// Groups the issue names that have no benchmark yet.
-pub const PLANNED: &[&str] = &["http", "hyper"];
+pub const PLANNED: &[&str] = &["http"];
 
 pub fn title(name: &str) -> &'static str {
     match name {
@@ -37,6 +40,7 @@ pub fn title(name: &str) -> &'static str {
         "net" => "Network: echo and HTTP hello, one pinned server thread; two-core echo",
         "idle" => "Idle connections: memory per connection and new-connection latency vs nginx",
         "files" => "Static files end to end: coring's file_server vs nginx and tower-http ServeDir",
+        "hyper" => "hyper and axum: the same services on coring and on tokio, one and two cores",
         _ => "unknown group",
     }
 }
@@ -52,6 +56,7 @@ pub fn run(name: &str, ctx: &Ctx) -> std::io::Result<GroupResult> {
         "net" => net::run(ctx, &mut g)?,
         "idle" => idle::run(ctx, &mut g)?,
         "files" => files::run(ctx, &mut g)?,
+        "hyper" => hyper::run(ctx, &mut g)?,
         other => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,

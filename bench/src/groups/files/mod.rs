@@ -23,6 +23,7 @@ mod runs;
 
 use crate::harness::{ensure_tool, print_measurement, Ctx, Mode};
 use crate::results::GroupResult;
+pub(crate) use runs::shown;
 use runs::Files;
 use std::{
     io::{self, Write},

@@ -30,7 +30,7 @@ pub(super) struct Files<'a> {
 }
 
 /// A command line as recorded: the port (a word of its own) as `$PORT`.
-pub(super) fn shown(line: &str, port: u16) -> String {
+pub(crate) fn shown(line: &str, port: u16) -> String {
     let p = port.to_string();
     line.split(' ')
         .map(|w| if w == p { "$PORT" } else { w })
