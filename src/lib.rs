@@ -12,7 +12,8 @@ pub mod runtime {
     pub use coring_runtime::*;
 }
 
-/// Timers: sleep, timeout, interval.
+/// Timers: sleep, timeout, interval. Their futures are `Send` (see
+/// [`Sleep`](time::Sleep)), so a `Send`-bound handler (axum) can await them.
 pub mod time {
     pub use coring_runtime::time::*;
 }

@@ -76,6 +76,8 @@ fn poll_write_vectored<T: AsyncWrite + Unpin>(
             Err(_) => return Pin::new(&mut *io).poll_write(cx, first),
         };
         gather.clear();
+        // Sized once (per thread): never grown past the cap below.
+        gather.reserve_exact(MAX_GATHER);
         for b in bufs {
             let room = MAX_GATHER - gather.len();
             if room == 0 {
@@ -83,11 +85,7 @@ fn poll_write_vectored<T: AsyncWrite + Unpin>(
             }
             gather.extend_from_slice(&b[..b.len().min(room)]);
         }
-        let res = Pin::new(&mut *io).poll_write(cx, &gather);
-        if gather.capacity() > MAX_GATHER {
-            *gather = Vec::new();
-        }
-        res
+        Pin::new(&mut *io).poll_write(cx, &gather)
     })
 }
 

@@ -341,8 +341,6 @@ where
             .map_err(|e| invalid(e.to_string()))?;
         *req.uri_mut() = origin;
         let key: Key = (https, host, port);
-
-        let mut req = req;
         if let Some(mut sender) = self.checkout(&key).await {
             match sender.try_send_request(req).await {
                 Ok(resp) => {

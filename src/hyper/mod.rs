@@ -45,10 +45,6 @@ mod server;
 #[cfg(feature = "client")]
 pub mod client;
 
-/// hyper itself, as the `hyper` feature enables it (`server`, `http1`,
-/// `http2`; `client` too with feature `client`).
-pub use hyper as hyper_crate;
-
 pub use futures_io::FuturesIo;
 pub use server::{serve, serve_on, ConnConfig, Serve, Server};
 
