@@ -51,7 +51,7 @@ use hyper_util::service::TowerToHyperService;
 
 /// A tower service (an axum `Router`) as the hyper service
 /// [`Server::run`](crate::hyper::Server::run) and
-/// [`serve_on`](crate::hyper::serve_on) take.
+/// [`serve_on`] take.
 pub fn service<S>(service: S) -> TowerToHyperService<S> {
     TowerToHyperService::new(service)
 }
