@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use coring_net::{TcpListener, TcpStream};
-//! use coring_runtime::buf::IoBuf;
+//! use coring_runtime::{buf::IoBuf, io::{OwnedRead, OwnedWrite}};
 //! use futures::StreamExt;
 //!
 //! coring_runtime::Runtime::new()?.block_on(async {
@@ -67,6 +67,9 @@ mod unix;
 
 pub use error::AddrError;
 pub use resolve::ToSocketAddrs;
+/// socket2's keepalive timing, for
+/// [`TcpStream::set_tcp_keepalive`](TcpStream::set_tcp_keepalive).
+pub use socket2::TcpKeepalive;
 pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpListenerBuilder, TcpStream,
 };

@@ -1,0 +1,154 @@
+//! tokio's `AsyncRead`/`AsyncWrite`/`AsyncBufRead` on coring's streams
+//! (the `tokio-io` feature), used by tokio-based crates directly: no
+//! `compat` wrapper, no tokio runtime.
+
+use coring::net::{TcpListener, TcpStream, UnixStream};
+use futures::{SinkExt, StreamExt};
+use std::io::{self, IoSlice};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio_util::codec::{Framed, LinesCodec};
+
+async fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let client = coring::spawn(async move { TcpStream::connect(addr).await });
+    let (server, _) = listener.accept().await?;
+    Ok((client.await??, server))
+}
+
+/// tokio-util's `Framed` with `LinesCodec` over a `TcpStream`, both ways:
+/// an upper-casing line server and a client.
+#[coring::test]
+async fn framed_lines_round_trip() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = coring::spawn(async move {
+        let (conn, _) = listener.accept().await?;
+        let mut lines = Framed::new(conn, LinesCodec::new());
+        let mut n = 0;
+        while let Some(line) = lines.next().await {
+            let line = line.map_err(io::Error::other)?;
+            lines
+                .send(line.to_uppercase())
+                .await
+                .map_err(io::Error::other)?;
+            n += 1;
+        }
+        Ok::<_, io::Error>(n)
+    });
+    let mut client = Framed::new(TcpStream::connect(addr).await?, LinesCodec::new());
+    for i in 0..200 {
+        // Some lines span several receive buffers.
+        let line = format!(
+            "line {i} {}",
+            "x".repeat(if i % 50 == 0 { 20_000 } else { i })
+        );
+        client.send(line.clone()).await.map_err(io::Error::other)?;
+        let back = client
+            .next()
+            .await
+            .expect("an answer")
+            .map_err(io::Error::other)?;
+        assert_eq!(back, line.to_uppercase(), "line {i}");
+    }
+    // poll_shutdown: the server's stream ends. (`TcpStream` has an
+    // inherent std-like `shutdown(how)`, which method calls find first, so
+    // tokio's is called by path.)
+    AsyncWriteExt::shutdown(client.get_mut()).await?;
+    assert_eq!(server.await??, 200);
+    Ok(())
+}
+
+/// `read` into a slice and `read_buf` into a `Vec`'s spare capacity (a
+/// `ReadBuf` over uninitialised memory) get the bytes in order.
+#[coring::test]
+async fn read_into_slices_and_uninitialised_buffers() -> io::Result<()> {
+    let (mut a, mut b) = tcp_pair().await?;
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let sender = {
+        let data = data.clone();
+        coring::spawn(async move {
+            a.write_all(&data).await?;
+            a.flush().await?;
+            Ok::<_, io::Error>(a)
+        })
+    };
+    let mut first = [0u8; 10];
+    b.read_exact(&mut first).await?;
+    assert_eq!(&first[..], &data[..10]);
+    let mut rest = Vec::with_capacity(100_000);
+    while rest.len() < 100_000 - 10 {
+        let n = b.read_buf(&mut rest).await?;
+        assert!(n > 0, "early end after {}", rest.len());
+    }
+    assert!(rest == data[10..]);
+    drop(sender.await??);
+    let mut end = Vec::new();
+    assert_eq!(b.read_to_end(&mut end).await?, 0);
+    Ok(())
+}
+
+/// A vectored write goes out as one gathered send, not slice by slice.
+#[coring::test]
+async fn vectored_writes_gather() -> io::Result<()> {
+    let (mut a, mut b) = tcp_pair().await?;
+    assert!(tokio::io::AsyncWrite::is_write_vectored(&a));
+    let bufs = [
+        IoSlice::new(b"one "),
+        IoSlice::new(b""),
+        IoSlice::new(b"two "),
+        IoSlice::new(b"three"),
+    ];
+    let n = a.write_vectored(&bufs).await?;
+    assert_eq!(n, 13, "all slices in one write");
+    AsyncWriteExt::shutdown(&mut a).await?;
+    let mut got = String::new();
+    b.read_to_string(&mut got).await?;
+    assert_eq!(got, "one two three");
+    Ok(())
+}
+
+/// `AsyncBufRead` on the stream itself: lines straight out of the
+/// receive buffers, no `BufReader`.
+#[coring::test]
+async fn buf_read_lines_without_a_bufreader() -> io::Result<()> {
+    let (mut a, mut b) = tcp_pair().await?;
+    a.write_all(b"alpha\nbeta\ngam").await?;
+    a.write_all(b"ma\n").await?;
+    AsyncWriteExt::shutdown(&mut a).await?;
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    while b.read_line(&mut line).await? > 0 {
+        lines.push(std::mem::take(&mut line));
+    }
+    assert_eq!(lines, ["alpha\n", "beta\n", "gamma\n"]);
+    Ok(())
+}
+
+/// Unix streams and TCP halves: `tokio::io::copy` from a read half into a
+/// write half echoes.
+#[coring::test]
+async fn unix_streams_and_split_halves() -> io::Result<()> {
+    let (mut u1, mut u2) = UnixStream::pair()?;
+    u1.write_all(b"over unix").await?;
+    AsyncWriteExt::shutdown(&mut u1).await?;
+    let mut got = Vec::new();
+    u2.read_to_end(&mut got).await?;
+    assert_eq!(got, b"over unix");
+
+    let (mut client, server) = tcp_pair().await?;
+    let echo = coring::spawn(async move {
+        let (mut rd, mut wr) = server.into_split();
+        let n = tokio::io::copy(&mut rd, &mut wr).await?;
+        wr.shutdown().await?;
+        Ok::<_, io::Error>(n)
+    });
+    client.write_all(&[5u8; 70_000]).await?;
+    AsyncWriteExt::shutdown(&mut client).await?;
+    let mut back = Vec::new();
+    client.read_to_end(&mut back).await?;
+    assert_eq!(back.len(), 70_000);
+    assert!(back.iter().all(|&b| b == 5));
+    assert_eq!(echo.await??, 70_000);
+    Ok(())
+}
