@@ -110,6 +110,14 @@ mod peek {
     use super::*;
     use coring::io::{OwnedRead, OwnedWrite};
 
+    /// A wrong peek (one that consumed) would leave a read waiting for
+    /// bytes that never come: fail instead of hanging.
+    async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+        coring::time::timeout(Duration::from_secs(10), f)
+            .await
+            .expect("timed out: bytes a peek saw were not read back")
+    }
+
     /// On a fresh connection (nothing armed) the peek goes to the socket
     /// with MSG_PEEK; the read then returns the same bytes.
     #[coring::test]
@@ -117,14 +125,14 @@ mod peek {
         let (mut a, mut b) = tcp_pair().await?;
         let (res, _) = a.write_all(b"GET / HTTP/1.1\r\n").await;
         res?;
-        let (res, peeked) = b.peek(vec![0u8; 3]).await;
+        let (res, peeked) = within(b.peek(vec![0u8; 3])).await;
         assert_eq!(res?, 3);
         assert_eq!(peeked, b"GET");
         // Peeking again sees the same bytes: nothing was consumed.
-        let (res, again) = b.peek(Vec::with_capacity(64)).await;
+        let (res, again) = within(b.peek(Vec::with_capacity(64))).await;
         assert!(res? >= 3);
         assert!(again.starts_with(b"GET"));
-        let (res, read) = b.read_exact(vec![0u8; 16]).await;
+        let (res, read) = within(b.read_exact(vec![0u8; 16])).await;
         res?;
         assert_eq!(read, b"GET / HTTP/1.1\r\n");
         Ok(())
@@ -137,13 +145,13 @@ mod peek {
         let (mut a, mut b) = tcp_pair().await?;
         let (res, _) = a.write_all(b"0123456789").await;
         res?;
-        let (res, first) = b.read_exact(vec![0u8; 2]).await;
+        let (res, first) = within(b.read_exact(vec![0u8; 2])).await;
         res?;
         assert_eq!(first, b"01");
-        let (res, peeked) = b.peek(vec![0u8; 4]).await;
+        let (res, peeked) = within(b.peek(vec![0u8; 4])).await;
         assert_eq!(res?, 4);
         assert_eq!(peeked, b"2345");
-        let (res, rest) = b.read_exact(vec![0u8; 8]).await;
+        let (res, rest) = within(b.read_exact(vec![0u8; 8])).await;
         res?;
         assert_eq!(rest, b"23456789");
         // With a receive armed and nothing buffered, a peek waits for the
@@ -153,14 +161,14 @@ mod peek {
             let (res, _) = a.write_all(b"late").await;
             res.map(|()| a)
         });
-        let (res, peeked) = b.peek(vec![0u8; 4]).await;
+        let (res, peeked) = within(b.peek(vec![0u8; 4])).await;
         assert_eq!((res?, &peeked[..]), (4, &b"late"[..]));
-        let (res, read) = b.read_exact(vec![0u8; 4]).await;
+        let (res, read) = within(b.read_exact(vec![0u8; 4])).await;
         res?;
         assert_eq!(read, b"late");
         // End of stream: peek returns 0.
         drop(later.await??);
-        let (res, _) = b.peek(vec![0u8; 4]).await;
+        let (res, _) = within(b.peek(vec![0u8; 4])).await;
         assert_eq!(res?, 0);
         Ok(())
     }
@@ -170,9 +178,9 @@ mod peek {
         let (mut a, mut b) = UnixStream::pair()?;
         let (res, _) = a.write_all(b"unix").await;
         res?;
-        let (res, p) = b.peek(vec![0u8; 4]).await;
+        let (res, p) = within(b.peek(vec![0u8; 4])).await;
         assert_eq!((res?, &p[..]), (4, &b"unix"[..]));
-        let (res, r) = b.read_exact(vec![0u8; 4]).await;
+        let (res, r) = within(b.read_exact(vec![0u8; 4])).await;
         res?;
         assert_eq!(r, b"unix");
         Ok(())

@@ -152,3 +152,26 @@ async fn unix_streams_and_split_halves() -> io::Result<()> {
     assert_eq!(echo.await??, 70_000);
     Ok(())
 }
+
+/// `tokio::select!` needs no tokio runtime: it polls coring futures (a
+/// coring timer, a read) like any others, fair or `biased;`.
+#[coring::test]
+async fn tokio_select_over_coring_futures() -> io::Result<()> {
+    use std::time::Duration;
+    let (mut a, mut b) = tcp_pair().await?;
+    let mut buf = [0u8; 4];
+    let timed_out = tokio::select! {
+        res = b.read(&mut buf) => { res?; false }
+        () = coring::time::sleep(Duration::from_millis(20)) => true,
+    };
+    assert!(timed_out, "nothing was sent");
+    a.write_all(b"ping").await?;
+    a.flush().await?;
+    let n = tokio::select! {
+        biased;
+        res = b.read(&mut buf) => res?,
+        () = coring::time::sleep(Duration::from_secs(10)) => 0,
+    };
+    assert_eq!(&buf[..n], b"ping");
+    Ok(())
+}
