@@ -9,9 +9,9 @@ pub use coring_runtime::{
     buf, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinSet, Runtime,
 };
 
-/// Tasks, named as in `tokio::task`: [`spawn`](task::spawn),
-/// [`JoinHandle`](task::JoinHandle) (abort; dropping detaches),
-/// [`JoinSet`](task::JoinSet) (a group that aborts on drop).
+/// Tasks, named as in `tokio::task`: [`spawn`],
+/// [`JoinHandle`] (abort; dropping detaches),
+/// [`JoinSet`] (a group that aborts on drop).
 pub mod task {
     pub use coring_runtime::{spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinSet};
 }
