@@ -1,6 +1,7 @@
 //! tokio's `AsyncRead`/`AsyncWrite`/`AsyncBufRead` on coring's streams
-//! (the `tokio-io` feature), used by tokio-based crates directly: no
-//! `compat` wrapper, no tokio runtime.
+//! (the `tokio-io` feature), used by tokio-based crates directly
+//! (tokio-util's `Framed`, tokio-rustls, tokio's io-util and `select!`):
+//! no `compat` wrapper, no tokio runtime.
 
 use coring::net::{TcpListener, TcpStream, UnixStream};
 use futures::{SinkExt, StreamExt};
@@ -173,5 +174,81 @@ async fn tokio_select_over_coring_futures() -> io::Result<()> {
         () = coring::time::sleep(Duration::from_secs(10)) => 0,
     };
     assert_eq!(&buf[..n], b"ping");
+    Ok(())
+}
+
+/// tokio-rustls over coring's streams: a TLS 1.3 handshake with a
+/// certificate made here, then data both ways, then close_notify.
+#[coring::test]
+async fn tokio_rustls_round_trip() -> io::Result<()> {
+    use std::sync::Arc;
+    use tokio_rustls::rustls::{
+        self,
+        pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName},
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .map_err(io::Error::other)?;
+    let cert_der = cert.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()));
+    let server_config = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert_der.clone()], key)
+        .map_err(io::Error::other)?;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert_der).map_err(io::Error::other)?;
+    let client_config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+    let server = coring::spawn(async move {
+        let (tcp, _) = listener.accept().await?;
+        let mut tls = acceptor.accept(tcp).await?;
+        // Echo until the client's close_notify.
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut total = 0;
+        loop {
+            let n = tls.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            tls.write_all(&buf[..n]).await?;
+            total += n;
+        }
+        tls.shutdown().await?;
+        Ok::<_, io::Error>(total)
+    });
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
+    let tcp = TcpStream::connect(addr).await?;
+    let tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await?;
+    let (_, session) = tls.get_ref();
+    assert_eq!(
+        session.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
+    let msg: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let (mut rd, mut wr) = tokio::io::split(tls);
+    let writer = {
+        let msg = msg.clone();
+        coring::spawn(async move {
+            wr.write_all(&msg).await?;
+            wr.shutdown().await?; // close_notify, then FIN
+            Ok::<_, io::Error>(())
+        })
+    };
+    let mut back = Vec::new();
+    rd.read_to_end(&mut back).await?;
+    writer.await??;
+    assert!(back == msg, "{} bytes back of {}", back.len(), msg.len());
+    assert_eq!(server.await??, msg.len());
     Ok(())
 }

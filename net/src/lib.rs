@@ -73,8 +73,8 @@
 //!
 //! With `tokio-io`, crates that only use tokio's I/O traits run on these
 //! streams: tokio-util's codecs (`Framed`, tested with `LinesCodec`),
-//! tokio's `io-util` helpers and `tokio::select!` (tested), and — by their
-//! signatures, untested here — tokio-rustls, tokio-native-tls,
+//! tokio-rustls (tested), tokio's `io-util` helpers and `tokio::select!`
+//! (tested), and — by their signatures, untested here — tokio-native-tls,
 //! tokio-tungstenite's `client_async`/`accept_async`, async-compression's
 //! tokio codecs. Crates that call `tokio::spawn`, `tokio::time`,
 //! `tokio::net` or need a tokio reactor do not (they panic with "no
