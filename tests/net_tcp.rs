@@ -13,7 +13,7 @@ use futures::{
     io::{AsyncBufReadExt, BufReader},
     StreamExt,
 };
-use std::{io, net::Shutdown, net::SocketAddr, time::Duration};
+use std::{io, net::Shutdown, net::SocketAddr, os::fd::AsRawFd, time::Duration};
 
 /// Raises the soft fd limit (the 1,000-connection test needs ~2,000 fds);
 /// as root also the hard limit, if it is lower.
@@ -315,6 +315,13 @@ async fn vectored_io() -> io::Result<()> {
     Ok(())
 }
 
+/// Borrows a raw fd for a socket2 query.
+fn unsafe_borrow(fd: i32) -> std::os::fd::BorrowedFd<'static> {
+    // SAFETY: the callers hold the stream that owns `fd` for the whole
+    // (immediate) use of the borrow.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+}
+
 #[coring::test]
 async fn std_conversions_and_addresses() -> io::Result<()> {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -329,8 +336,18 @@ async fn std_conversions_and_addresses() -> io::Result<()> {
     assert_eq!(client.local_addr()?, peer);
     client.set_nodelay(true)?;
     assert!(client.nodelay()?);
+    // coring's stream sockets are non-blocking (a direct splice to a slow
+    // peer must not block); std's block again.
+    let nonblocking = |fd: i32| {
+        socket2::SockRef::from(&unsafe_borrow(fd))
+            .nonblocking()
+            .unwrap()
+    };
+    assert!(nonblocking(conn.as_raw_fd()), "accepted stream");
+    assert!(nonblocking(client.as_raw_fd()), "connected stream");
     // Before any I/O, the stream converts back to std.
     let mut std_client = client.into_std()?;
+    assert!(!nonblocking(std_client.as_raw_fd()), "std stream blocks");
     std::io::Write::write_all(&mut std_client, b"x")?;
     let mut conn = conn;
     let (res, buf) = conn.read(vec![0u8; 1]).await;

@@ -4,12 +4,31 @@
 //! owned-buffer traits (`coring_runtime::io::{OwnedRead, OwnedWrite}`),
 //! `peek`/`readable`/`writable`, and `futures::io::{AsyncRead,
 //! AsyncBufRead, AsyncWrite}` impls (tokio's with the `tokio-io` feature).
+//!
+//! Stream sockets are kept in non-blocking mode (`O_NONBLOCK`): io_uring's
+//! socket ops wait for readiness themselves either way, and a syscall or a
+//! kernel worker that touches the socket directly (the pipe → socket half
+//! of a splice transfer) must never block on a slow peer: a worker thread
+//! blocked on a client that stopped reading would hold one of the core's
+//! few io-wq workers for as long as that client stalls. `into_std` gives
+//! the socket back in blocking mode, as std expects.
 
 mod read;
 mod write;
 
 pub(crate) use read::{ReadState, RecvMode};
 pub(crate) use write::WriteState;
+
+/// Puts a stream socket into non-blocking mode (one `F_GETFL` when it is
+/// already, as accepted sockets are).
+pub(crate) fn ensure_nonblocking(fd: &std::os::fd::OwnedFd) {
+    let sock = socket2::SockRef::from(fd);
+    if !matches!(sock.nonblocking(), Ok(true)) {
+        if let Err(e) = sock.set_nonblocking(true) {
+            tracing::debug!(error = %e, "could not make a stream socket non-blocking");
+        }
+    }
+}
 
 /// Takes the fd back from both sides if no op holds it and no data is
 /// buffered.
@@ -28,12 +47,15 @@ pub(crate) fn into_owned_fd(
     }
     let fd = rd.fd().clone();
     drop((rd, wr));
-    fd.try_unwrap().map_err(|_| {
+    let fd = fd.try_unwrap().map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::ResourceBusy,
             "into_std: an op still holds the socket",
         )
-    })
+    })?;
+    // std's sockets block.
+    socket2::SockRef::from(&fd).set_nonblocking(false)?;
+    Ok(fd)
 }
 
 /// Owned-buffer reads ([`OwnedRead`](coring_runtime::io::OwnedRead)),

@@ -43,6 +43,7 @@ pub struct TcpStream {
 
 impl TcpStream {
     pub(crate) fn from_parts(fd: OwnedFd, peer: Rc<str>) -> TcpStream {
+        crate::stream::ensure_nonblocking(&fd);
         let fd = SharedFd::new(fd);
         TcpStream {
             rd: ReadState::new(fd.clone(), peer.clone(), RecvMode::Multishot),

@@ -43,6 +43,7 @@ pub struct UnixStream {
 
 impl UnixStream {
     pub(crate) fn from_parts(fd: OwnedFd, peer: Rc<str>) -> UnixStream {
+        crate::stream::ensure_nonblocking(&fd);
         let fd = SharedFd::new(fd);
         UnixStream {
             rd: ReadState::new(fd.clone(), peer.clone(), RecvMode::Single),
