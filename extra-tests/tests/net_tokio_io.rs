@@ -190,7 +190,7 @@ async fn tokio_rustls_round_trip() -> io::Result<()> {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
         .map_err(io::Error::other)?;
     let cert_der = cert.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()));
     let server_config = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(io::Error::other)?
