@@ -8,6 +8,7 @@ mod common;
 
 use common::{pattern, rt, TempDir};
 use coring::fs::{self, File, SendFileMode};
+use coring::io::OwnedRead;
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::fd::SharedFd;
 use std::{

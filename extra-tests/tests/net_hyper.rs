@@ -2,6 +2,7 @@
 //! small adapter from futures-io to hyper's `rt::Read`/`rt::Write`: the
 //! poll-style I/O is complete enough for a real protocol stack.
 
+use coring::io::OwnedWrite;
 use coring::net::{TcpListener, TcpStream};
 use futures::io::{AsyncRead, AsyncWrite};
 use http_body_util::{BodyExt, Full};

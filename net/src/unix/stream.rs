@@ -24,6 +24,7 @@ use std::{
 /// A Unix stream connection.
 ///
 /// ```
+/// use coring_runtime::io::{OwnedRead, OwnedWrite};
 /// # coring_runtime::Runtime::new()?.block_on(async {
 /// let (mut a, mut b) = coring_net::UnixStream::pair()?;
 /// let (res, _) = a.write_all(b"ping".as_slice()).await;
