@@ -15,6 +15,7 @@
 //! status was not 2xx, counted in `requests` too).
 
 use coring::buf::IoBuf;
+use coring::io::{OwnedRead, OwnedWrite};
 use coring::net::TcpStream;
 use std::{
     cell::RefCell,

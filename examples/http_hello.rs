@@ -10,6 +10,7 @@
 //! connection is closed after the responses to what it already sent, and
 //! the process exits 0 (a second signal stops at once).
 
+use coring::io::{OwnedRead, OwnedWrite};
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
 use futures::{

@@ -5,11 +5,29 @@
 #![deny(missing_docs)]
 
 pub use coring_macros::{main, test};
-pub use coring_runtime::{buf, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, Runtime};
+pub use coring_runtime::{
+    buf, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinSet, Runtime,
+};
+
+/// Tasks, named as in `tokio::task`: [`spawn`],
+/// [`JoinHandle`] (abort; dropping detaches),
+/// [`JoinSet`] (a group that aborts on drop).
+pub mod task {
+    pub use coring_runtime::{spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinSet};
+}
 
 /// The runtime layer: builder, ring sizing, the op API, stats.
 pub mod runtime {
     pub use coring_runtime::*;
+}
+
+/// Owned-buffer I/O: [`OwnedRead`](io::OwnedRead) and
+/// [`OwnedWrite`](io::OwnedWrite) give streams `read(buf)`/`write_all(buf)`
+/// that take a buffer and hand it back. Import them (or
+/// `futures::AsyncReadExt`, or `tokio::io::AsyncReadExt` with `tokio-io`)
+/// for the style a file uses.
+pub mod io {
+    pub use coring_runtime::io::*;
 }
 
 /// Timers: sleep, timeout, interval. Their futures are `Send` (see

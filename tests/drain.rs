@@ -403,6 +403,7 @@ const SLOW_BODY: usize = 256 << 10;
 /// after `SLOW`.
 #[test]
 fn slow_handler_server_child() {
+    use coring::io::{OwnedRead, OwnedWrite};
     use coring::net::TcpListener;
     use coring::runtime::{is_shutting_down, shutdown_handle, Builder, Cores};
     use futures::future::{select, Either};

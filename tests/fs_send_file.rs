@@ -8,6 +8,7 @@ mod common;
 
 use common::{pattern, rt, TempDir};
 use coring::fs::{self, File, SendFileMode};
+use coring::io::OwnedRead;
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::fd::SharedFd;
 use std::{
@@ -270,5 +271,70 @@ fn busy_stream_non_socket_and_vanished_peer_are_clear_errors() {
                 "the error names the file: {e}"
             );
         }
+    });
+}
+
+/// Clients that stop reading must not stall other transfers: the pipe →
+/// socket half of a splice runs on the core's thread against a
+/// non-blocking socket (waiting for `POLLOUT` in the ring), never in an
+/// io-wq worker blocked on the socket. With two io-wq workers and four
+/// stalled 16 MiB downloads, a fifth client still gets its 512 KiB at once
+/// (with blocking drains the stalled ones would hold both workers).
+#[test]
+fn stalled_clients_do_not_hold_the_io_workers() {
+    use coring::runtime::{ring::IoWorkers, Builder};
+    let dir = TempDir::new("send_file_stalled");
+    let path = dir.join("big");
+    let data = pattern(16 << 20, 6);
+    std::fs::write(&path, &data).unwrap();
+    let rt = Builder::new()
+        .io_workers(IoWorkers {
+            bounded: 2,
+            unbounded: 2,
+            follow_affinity: false,
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let file = std::rc::Rc::new(File::open(&path).await.unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut stalled = Vec::new();
+        let mut transfers = Vec::new();
+        for _ in 0..4 {
+            // A client with a tiny receive window that never reads.
+            let sock =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            sock.set_recv_buffer_size(4096).unwrap();
+            sock.connect(&addr.into()).unwrap();
+            stalled.push(sock);
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let file = file.clone();
+            transfers.push(coring::spawn(async move {
+                let mode = SendFileMode::Splice;
+                let _ = fs::send_file_with(&mut stream, b"", &file, 0, 16 << 20, mode).await;
+            }));
+        }
+        coring::time::sleep(Duration::from_millis(200)).await;
+        let want = 512 << 10;
+        let (mut stream, client) = connected(Some(want)).await;
+        let send = fs::send_file_with(
+            &mut stream,
+            b"",
+            &file,
+            0,
+            want as u64,
+            SendFileMode::Splice,
+        );
+        let sent = coring::time::timeout(Duration::from_secs(5), send)
+            .await
+            .expect("a transfer stalled behind clients that stopped reading")
+            .unwrap();
+        assert_eq!(sent, want as u64);
+        assert!(join(client).await == data[..want]);
+        for t in transfers {
+            t.abort();
+        }
+        drop(stalled);
     });
 }

@@ -1,6 +1,7 @@
 //! Faults on real sockets: each is an `io::Error` of the right kind that
 //! names the address, and nothing hangs or kills the process.
 
+use coring::io::{OwnedRead, OwnedWrite};
 use coring::net::{TcpListener, TcpStream, UdpSocket};
 use std::{io, net::Shutdown, time::Duration};
 
@@ -115,10 +116,11 @@ async fn writing_to_a_closed_peer_is_epipe_not_sigpipe() -> io::Result<()> {
         assert_eq!(e.kind(), io::ErrorKind::BrokenPipe, "{e}");
         assert!(e.to_string().contains(&peer.to_string()), "{e}");
         // The AsyncWrite path reports it too (on the write or the flush).
-        use futures::io::AsyncWriteExt;
-        let e = match AsyncWriteExt::write_all(&mut conn, b"more").await {
+        let e = match futures::io::AsyncWriteExt::write_all(&mut conn, b"more").await {
             Err(e) => e,
-            Ok(()) => AsyncWriteExt::flush(&mut conn).await.unwrap_err(),
+            Ok(()) => futures::io::AsyncWriteExt::flush(&mut conn)
+                .await
+                .unwrap_err(),
         };
         assert_eq!(e.kind(), io::ErrorKind::BrokenPipe, "{e}");
         Ok(())

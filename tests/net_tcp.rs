@@ -5,12 +5,15 @@
 mod common;
 
 use coring::buf::IoBuf;
+use coring::io::{OwnedRead, OwnedWrite};
 use coring::net::{TcpListener, TcpStream};
+// futures' AsyncReadExt/AsyncWriteExt are called by path here: imported
+// beside OwnedRead/OwnedWrite, `read`/`write_all` would be ambiguous.
 use futures::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncBufReadExt, BufReader},
     StreamExt,
 };
-use std::{io, net::Shutdown, net::SocketAddr, time::Duration};
+use std::{io, net::Shutdown, net::SocketAddr, os::fd::AsRawFd, time::Duration};
 
 /// Raises the soft fd limit (the 1,000-connection test needs ~2,000 fds);
 /// as root also the hard limit, if it is lower.
@@ -134,7 +137,7 @@ async fn half_close_lets_the_peer_answer() -> io::Result<()> {
     res?;
     client.shutdown(Shutdown::Write).await?;
     let mut answer = Vec::new();
-    client.read_to_end(&mut answer).await?;
+    futures::io::AsyncReadExt::read_to_end(&mut client, &mut answer).await?;
     assert_eq!(answer, b"got 50000");
     assert_eq!(server.await??, vec![7u8; 50_000]);
     // Reads after end of stream keep returning 0.
@@ -222,9 +225,10 @@ async fn futures_io_codecs_work() -> io::Result<()> {
     });
     let mut client = TcpStream::connect(addr).await?;
     for i in 0..1_000 {
-        AsyncWriteExt::write_all(&mut client, format!("line {i}\n").as_bytes()).await?;
+        futures::io::AsyncWriteExt::write_all(&mut client, format!("line {i}\n").as_bytes())
+            .await?;
     }
-    client.close().await?;
+    futures::io::AsyncWriteExt::close(&mut client).await?;
     let seen = server.await??;
     assert_eq!(seen.len(), 1_000);
     assert!(seen
@@ -249,7 +253,7 @@ async fn bytes_written_through_async_write_survive_dropping_the_stream() -> io::
         let data = pattern(7, 64 << 20);
         let mut written = 0;
         for chunk in data.chunks(CHUNK) {
-            let write = AsyncWriteExt::write_all(&mut c, chunk);
+            let write = futures::io::AsyncWriteExt::write_all(&mut c, chunk);
             match coring::time::timeout(Duration::from_millis(200), write).await {
                 Ok(res) => res?,
                 Err(_blocked) => break,
@@ -263,7 +267,7 @@ async fn bytes_written_through_async_write_survive_dropping_the_stream() -> io::
     let (written, data) = writer.await??;
     assert!(written < data.len(), "the writer never blocked");
     let mut got = Vec::with_capacity(written);
-    AsyncReadExt::read_to_end(&mut conn, &mut got).await?;
+    futures::io::AsyncReadExt::read_to_end(&mut conn, &mut got).await?;
     assert_eq!(got.len(), written, "bytes reported written were lost");
     assert!(got == data[..written], "bytes changed in transit");
     Ok(())
@@ -273,11 +277,11 @@ async fn bytes_written_through_async_write_survive_dropping_the_stream() -> io::
 async fn poll_write_then_owned_write_keeps_order() -> io::Result<()> {
     let addr = echo_server().await?;
     let mut c = TcpStream::connect(addr).await?;
-    AsyncWriteExt::write_all(&mut c, b"abc").await?;
+    futures::io::AsyncWriteExt::write_all(&mut c, b"abc").await?;
     let (res, _) = c.write_all(b"def".as_slice()).await;
     res?;
     let mut buf = [0u8; 6];
-    AsyncReadExt::read_exact(&mut c, &mut buf).await?;
+    futures::io::AsyncReadExt::read_exact(&mut c, &mut buf).await?;
     assert_eq!(&buf, b"abcdef");
     Ok(())
 }
@@ -311,6 +315,13 @@ async fn vectored_io() -> io::Result<()> {
     Ok(())
 }
 
+/// Borrows a raw fd for a socket2 query.
+fn unsafe_borrow(fd: i32) -> std::os::fd::BorrowedFd<'static> {
+    // SAFETY: the callers hold the stream that owns `fd` for the whole
+    // (immediate) use of the borrow.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+}
+
 #[coring::test]
 async fn std_conversions_and_addresses() -> io::Result<()> {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -325,8 +336,18 @@ async fn std_conversions_and_addresses() -> io::Result<()> {
     assert_eq!(client.local_addr()?, peer);
     client.set_nodelay(true)?;
     assert!(client.nodelay()?);
+    // coring's stream sockets are non-blocking (a direct splice to a slow
+    // peer must not block); std's block again.
+    let nonblocking = |fd: i32| {
+        socket2::SockRef::from(&unsafe_borrow(fd))
+            .nonblocking()
+            .unwrap()
+    };
+    assert!(nonblocking(conn.as_raw_fd()), "accepted stream");
+    assert!(nonblocking(client.as_raw_fd()), "connected stream");
     // Before any I/O, the stream converts back to std.
     let mut std_client = client.into_std()?;
+    assert!(!nonblocking(std_client.as_raw_fd()), "std stream blocks");
     std::io::Write::write_all(&mut std_client, b"x")?;
     let mut conn = conn;
     let (res, buf) = conn.read(vec![0u8; 1]).await;

@@ -3,11 +3,11 @@
 mod common;
 
 use coring::buf::IoBuf;
+use coring::io::{OwnedRead, OwnedWrite};
 use coring::net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
-use futures::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    StreamExt,
-};
+// futures' AsyncReadExt/AsyncWriteExt are called by path: imported beside
+// OwnedRead/OwnedWrite, `read`/`write_all` would be ambiguous.
+use futures::StreamExt;
 use std::{io, path::PathBuf};
 
 fn temp_path(name: &str) -> PathBuf {
@@ -120,10 +120,10 @@ async fn unix_accept_and_async_io_on_a_pair() -> io::Result<()> {
     });
     let (mut conn, _peer) = listener.accept().await?;
     let mut client = connect.await??;
-    AsyncWriteExt::write_all(&mut client, b"over futures-io").await?;
-    client.close().await?;
+    futures::io::AsyncWriteExt::write_all(&mut client, b"over futures-io").await?;
+    futures::io::AsyncWriteExt::close(&mut client).await?;
     let mut got = String::new();
-    conn.read_to_string(&mut got).await?;
+    futures::io::AsyncReadExt::read_to_string(&mut conn, &mut got).await?;
     assert_eq!(got, "over futures-io");
 
     let (mut a, mut b) = UnixStream::pair()?;
@@ -131,7 +131,7 @@ async fn unix_accept_and_async_io_on_a_pair() -> io::Result<()> {
     res?;
     drop(a);
     let mut all = Vec::new();
-    b.read_to_end(&mut all).await?;
+    futures::io::AsyncReadExt::read_to_end(&mut b, &mut all).await?;
     assert_eq!(all, vec![9u8; 100_000]);
     std::fs::remove_file(&path)?;
     Ok(())
@@ -248,8 +248,10 @@ async fn unix_stream_sees_eof_after_a_large_write_and_close() -> io::Result<()> 
         drop(a);
         let mut b = UnixStream::from_std(b);
         let mut got = Vec::new();
-        let read =
-            coring::time::timeout(std::time::Duration::from_secs(5), b.read_to_end(&mut got));
+        let read = coring::time::timeout(
+            std::time::Duration::from_secs(5),
+            futures::io::AsyncReadExt::read_to_end(&mut b, &mut got),
+        );
         assert!(
             read.await.is_ok(),
             "no end of stream after {} of {sent} bytes",

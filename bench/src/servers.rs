@@ -65,6 +65,7 @@ fn http_respond(input: &[u8], out: &mut Vec<u8>) -> (usize, bool) {
 mod coring_server {
     use super::*;
     use coring::buf::IoBuf;
+    use coring::io::{OwnedRead, OwnedWrite};
     use coring::net::{TcpListener, TcpStream};
     use futures::StreamExt;
 

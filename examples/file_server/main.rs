@@ -41,6 +41,7 @@ mod plan;
 mod range;
 
 use coring::fs::SendFileMode;
+use coring::io::OwnedWrite;
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
 use files::{request_path, send_file};

@@ -7,6 +7,7 @@ use axum::{
     Json, Router,
 };
 use coring::hyper::client::Client;
+use coring::io::OwnedWrite;
 use coring::net::{TcpListener, TcpStream};
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, Request, StatusCode};

@@ -5,6 +5,7 @@
 //! graceful shutdown through `with_graceful_shutdown`.
 
 use coring::hyper::{client::Client, serve_on, Executor};
+use coring::io::{OwnedRead, OwnedWrite};
 use coring::net::{TcpListener, TcpStream};
 use http_body_util::{BodyExt, Full};
 use hyper::{

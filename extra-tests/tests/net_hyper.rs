@@ -2,6 +2,7 @@
 //! implement hyper's `rt::Read`/`rt::Write` (feature `hyper` of
 //! coring-net), so no adapter sits between them.
 
+use coring::io::OwnedWrite;
 use coring::net::{TcpListener, TcpStream, UnixStream};
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Response};

@@ -1,8 +1,10 @@
 //! The per-runtime pool of copy buffers used by [`send_file`](crate::send_file)
-//! and by the read/write fallback of [`splice_to`](crate::splice_to): two
-//! size classes (small responses, and copy chunks), a bounded number of
-//! idle buffers each, so a busy server does not allocate and free one per
-//! response.
+//! and by the read/write fallback of [`splice_to`](crate::splice_to): three
+//! size classes (a head plus a body of up to 16 KiB, 64 KiB, or a 256 KiB
+//! copy chunk), each with a bounded number of idle buffers, so a busy
+//! server neither allocates and frees one per response (above glibc's
+//! mmap threshold that is an mmap, page faults and an munmap each time)
+//! nor holds a chunk-sized buffer for a small body.
 
 use coring_runtime::runtime_local;
 use std::{
@@ -11,20 +13,25 @@ use std::{
 };
 
 /// Capacity of a small buffer: a response head plus a body up to 16 KiB.
-pub(crate) const SMALL: usize = 20 * 1024;
+pub(crate) const SMALL: usize = 16 * 1024 + HEAD_ROOM;
+/// Capacity of a medium buffer: a head plus a body up to 64 KiB.
+pub(crate) const MEDIUM: usize = 64 * 1024 + HEAD_ROOM;
 /// Capacity of a chunk buffer: a head plus [`CHUNK`] bytes of body.
 pub(crate) const LARGE: usize = CHUNK + HEAD_ROOM;
 /// Bytes of file copied per read (and per send) on the copy path.
 pub(crate) const CHUNK: usize = 256 * 1024;
 /// Room kept in front of the first chunk for a response head.
 pub(crate) const HEAD_ROOM: usize = 4 * 1024;
-/// Most idle buffers kept per class.
-const MAX_IDLE_SMALL: usize = 64;
-const MAX_IDLE_LARGE: usize = 8;
+/// Most idle buffers kept per class: at most 2.5 + 4.3 + 4.1 MiB per
+/// runtime, and only after that many responses were in flight at once.
+const MAX_IDLE_SMALL: usize = 128;
+const MAX_IDLE_MEDIUM: usize = 64;
+const MAX_IDLE_LARGE: usize = 16;
 
 #[derive(Default)]
 pub(crate) struct BufPool {
     small: RefCell<Vec<Vec<u8>>>,
+    medium: RefCell<Vec<Vec<u8>>>,
     large: RefCell<Vec<Vec<u8>>>,
     allocated: Cell<u64>,
     reused: Cell<u64>,
@@ -34,7 +41,7 @@ pub(crate) struct BufPool {
 /// [`buf_pool_stats`](crate::buf_pool_stats).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BufPoolStats {
-    /// Idle buffers kept (both classes).
+    /// Idle buffers kept (all classes).
     pub idle: usize,
     /// Buffers allocated.
     pub allocated: u64,
@@ -53,6 +60,7 @@ impl BufPool {
     pub(crate) fn take(&self, want: usize) -> Vec<u8> {
         let class = match want {
             0..=SMALL => Some((&self.small, SMALL)),
+            _ if want <= MEDIUM => Some((&self.medium, MEDIUM)),
             _ if want <= LARGE => Some((&self.large, LARGE)),
             _ => None,
         };
@@ -73,6 +81,7 @@ impl BufPool {
     pub(crate) fn give(&self, buf: Vec<u8>) {
         let (idle, max) = match buf.capacity() {
             SMALL => (&self.small, MAX_IDLE_SMALL),
+            MEDIUM => (&self.medium, MAX_IDLE_MEDIUM),
             LARGE => (&self.large, MAX_IDLE_LARGE),
             _ => return,
         };
@@ -84,7 +93,9 @@ impl BufPool {
 
     pub(crate) fn stats(&self) -> BufPoolStats {
         BufPoolStats {
-            idle: self.small.borrow().len() + self.large.borrow().len(),
+            idle: self.small.borrow().len()
+                + self.medium.borrow().len()
+                + self.large.borrow().len(),
             allocated: self.allocated.get(),
             reused: self.reused.get(),
         }

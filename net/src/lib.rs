@@ -3,7 +3,8 @@
 //! - [`TcpListener`] (bind options in [`TcpListenerBuilder`]; `accept`, and
 //!   [`incoming`](TcpListener::incoming) on one multishot accept),
 //!   [`TcpStream`] (`connect`, `connect_timeout`, owned-buffer I/O,
-//!   `AsyncRead`/`AsyncWrite`, [`into_split`](TcpStream::into_split)).
+//!   `AsyncRead`/`AsyncWrite` — futures' and, with `tokio-io`, tokio's —
+//!   [`into_split`](TcpStream::into_split); see [I/O styles](#io-styles)).
 //! - [`UdpSocket`]; [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
 //! - With feature `hyper`: hyper 1's `rt::Read`/`rt::Write` on the streams
 //!   ([`hyper_io`]).
@@ -22,7 +23,7 @@
 //!
 //! ```
 //! use coring_net::{TcpListener, TcpStream};
-//! use coring_runtime::buf::IoBuf;
+//! use coring_runtime::{buf::IoBuf, io::{OwnedRead, OwnedWrite}};
 //! use futures::StreamExt;
 //!
 //! coring_runtime::Runtime::new()?.block_on(async {
@@ -53,6 +54,38 @@
 //! })?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! # I/O styles
+//!
+//! Streams ([`TcpStream`], [`UnixStream`], [`OwnedReadHalf`],
+//! [`OwnedWriteHalf`]) offer two styles over the same receive buffer, so
+//! they mix on one stream without losing or reordering bytes:
+//!
+//! - owned buffers: `read(buf)`, `write_all(buf)`, … from
+//!   [`coring_runtime::io::OwnedRead`] and
+//!   [`OwnedWrite`](coring_runtime::io::OwnedWrite) (`coring::io` in the
+//!   facade); the buffer comes back with the result;
+//! - poll traits: futures-io's `AsyncRead`, `AsyncBufRead`, `AsyncWrite`
+//!   always, and tokio's with the **`tokio-io`** feature, so
+//!   `futures::AsyncReadExt`/`tokio::io::AsyncReadExt` give the familiar
+//!   `read(&mut buf)`.
+//!
+//! Import the style a module uses; a scope that imports both an owned
+//! trait and an `AsyncReadExt` calls one of them by path.
+//!
+//! With `tokio-io`, crates that only use tokio's I/O traits run on these
+//! streams: tokio-util's codecs (`Framed`, tested with `LinesCodec`),
+//! tokio-rustls (tested), tokio's `io-util` helpers and `tokio::select!`
+//! (tested), and — by their signatures, untested here — tokio-native-tls,
+//! tokio-tungstenite's `client_async`/`accept_async`, async-compression's
+//! tokio codecs. Crates that call `tokio::spawn`, `tokio::time`,
+//! `tokio::net` or need a tokio reactor do not (they panic with "no
+//! reactor running" or open tokio sockets of their own). The README's
+//! "Coming from tokio" section maps tokio's API to coring's.
+//!
+//! Also on streams: `peek` (consistent with bytes already received),
+//! `readable`/`writable` (poll-based readiness), and on [`TcpStream`] TTL,
+//! linger, keepalive ([`TcpKeepalive`]) and socket buffer sizes.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -71,6 +104,9 @@ mod unix;
 
 pub use error::AddrError;
 pub use resolve::ToSocketAddrs;
+/// socket2's keepalive timing, for
+/// [`TcpStream::set_tcp_keepalive`](TcpStream::set_tcp_keepalive).
+pub use socket2::TcpKeepalive;
 pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpListenerBuilder, TcpStream,
 };

@@ -149,7 +149,18 @@ impl UdpSocket {
         ip_addr(self, End::Peer)
     }
 
-    /// Sets `SO_BROADCAST`.
+    /// Sets the time-to-live of outgoing datagrams (`IP_TTL`, or
+    /// `IPV6_UNICAST_HOPS` for IPv6).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        crate::tcp::set_ttl(&SockRef::from(self), ttl)
+    }
+
+    /// The time-to-live (see [`set_ttl`](Self::set_ttl)).
+    pub fn ttl(&self) -> io::Result<u32> {
+        crate::tcp::ttl(&SockRef::from(self))
+    }
+
+    /// Sets `SO_BROADCAST` (sending to broadcast addresses).
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         SockRef::from(self).set_broadcast(on)
     }

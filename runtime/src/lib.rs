@@ -5,8 +5,10 @@
 //!   `ENOMEM`/`EINVAL` fallbacks, [`RingInfo`](ring::RingInfo)).
 //! - [`op`]: the op API ([`OpCode`](op::OpCode), [`Op`](op::Op)) that the
 //!   net and fs crates build on.
-//! - [`buf`]: owned buffers ([`IoBuf`](buf::IoBuf), [`IoBufMut`](buf::IoBufMut)).
-//! - [`Runtime`], [`spawn`], [`JoinHandle`]: the executor.
+//! - [`buf`]: owned buffers ([`IoBuf`](buf::IoBuf), [`IoBufMut`](buf::IoBufMut));
+//!   [`io`]: the owned-buffer I/O traits ([`OwnedRead`](io::OwnedRead),
+//!   [`OwnedWrite`](io::OwnedWrite)) that streams implement.
+//! - [`Runtime`], [`spawn`], [`JoinHandle`], [`JoinSet`]: the executor.
 //! - [`time`]: sleeps, timeouts, intervals.
 //!
 //! ```
@@ -34,6 +36,7 @@ mod driver;
 mod error;
 mod executor;
 pub mod fd;
+pub mod io;
 pub mod launcher;
 pub mod op;
 pub mod ring;
@@ -47,7 +50,7 @@ pub use driver::DriverStats;
 pub use error::raw_os_error;
 pub use executor::{
     ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now, JoinError,
-    JoinHandle, Runtime, RuntimeStats,
+    JoinHandle, JoinSet, Runtime, RuntimeStats,
 };
 /// The `io-uring` crate, re-exported for implementing [`op::OpCode`].
 pub use io_uring;

@@ -9,6 +9,7 @@
 use crate::round::{Level, Round};
 use crate::sock::sock_pair;
 use crate::watch::{track, G};
+use coring::io::{OwnedRead, OwnedWrite};
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{
     fd::SharedFd,

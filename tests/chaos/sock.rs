@@ -43,22 +43,22 @@ macro_rules! impl_sock {
                 $connect.await
             }
             async fn o_write(&mut self, b: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
-                self.write(b).await
+                coring::io::OwnedWrite::write(self, b).await
             }
             async fn o_write_all(&mut self, b: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
-                self.write_all(b).await
+                coring::io::OwnedWrite::write_all(self, b).await
             }
             async fn o_writev(&mut self, b: Vec<Vec<u8>>) -> (io::Result<usize>, Vec<Vec<u8>>) {
-                self.writev(b).await
+                coring::io::OwnedWrite::writev(self, b).await
             }
             async fn o_read(&mut self, b: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
-                self.read(b).await
+                coring::io::OwnedRead::read(self, b).await
             }
             async fn o_readv(&mut self, b: Vec<Vec<u8>>) -> (io::Result<usize>, Vec<Vec<u8>>) {
-                self.readv(b).await
+                coring::io::OwnedRead::readv(self, b).await
             }
             async fn o_read_exact(&mut self, b: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
-                self.read_exact(b).await
+                coring::io::OwnedRead::read_exact(self, b).await
             }
             async fn o_shutdown(&mut self) -> io::Result<()> {
                 self.shutdown(Shutdown::Write).await

@@ -93,6 +93,7 @@ pub fn listening_port(child: &mut std::process::Child) -> u16 {
 /// until the peer closes or an error.
 pub async fn echo(mut conn: coring::net::TcpStream, buf_size: usize) {
     use coring::buf::IoBuf;
+    use coring::io::{OwnedRead, OwnedWrite};
     let mut buf = Vec::with_capacity(buf_size);
     loop {
         let (res, b) = conn.read(buf).await;

@@ -4,7 +4,7 @@
 use coring_runtime::{
     fd::SharedFd,
     io_uring::{opcode, squeue, types},
-    op::{Completion, OpCode},
+    op::{new_fd, Completion, OpCode},
 };
 use std::{ffi::CString, io};
 
@@ -52,15 +52,11 @@ unsafe impl OpCode for OpenAt2 {
     fn complete(self, cqe: Completion) -> io::Result<SharedFd> {
         // SAFETY: a successful OPENAT2 returns a new fd that nothing else
         // owns.
-        cqe.result()
-            .map(|fd| unsafe { SharedFd::from_raw(fd as i32) })
+        unsafe { new_fd(&cqe) }
     }
 
     fn complete_orphan(self, cqe: Completion) {
-        if let Ok(fd) = cqe.result() {
-            // SAFETY: the fd was just created for this op and nobody else
-            // has seen it.
-            drop(unsafe { SharedFd::from_raw(fd as i32) });
-        }
+        // SAFETY: as in `complete`; nobody has seen the fd, so it closes.
+        drop(unsafe { new_fd(&cqe) });
     }
 }

@@ -11,7 +11,7 @@ use std::{
     os::fd::{FromRawFd, OwnedFd},
 };
 
-/// Accepts one connection on a listening socket (`SOCK_CLOEXEC`). A
+/// Accepts one connection on a listening socket (`SOCK_CLOEXEC | SOCK_NONBLOCK`). A
 /// connection accepted after the future was dropped is closed.
 pub(crate) struct Accept {
     fd: SharedFd,
@@ -42,7 +42,7 @@ unsafe impl OpCode for Accept {
             (storage as *mut SockAddrStorage).cast(),
             len,
         )
-        .flags(libc::SOCK_CLOEXEC)
+        .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
         .build()
     }
 

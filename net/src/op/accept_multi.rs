@@ -11,7 +11,7 @@ use std::{
 };
 
 /// Accepts connections until cancelled or an error ends it
-/// (`SOCK_CLOEXEC`). Connections accepted after the stream was dropped
+/// (`SOCK_CLOEXEC | SOCK_NONBLOCK`). Connections accepted after the stream was dropped
 /// are closed.
 pub(crate) struct AcceptMulti {
     fd: SharedFd,
@@ -30,7 +30,7 @@ unsafe impl MultishotCode for AcceptMulti {
 
     fn build(&mut self) -> squeue::Entry {
         opcode::AcceptMulti::new(types::Fd(self.fd.raw()))
-            .flags(libc::SOCK_CLOEXEC)
+            .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
             .build()
     }
 

@@ -1,4 +1,5 @@
-//! [`Recv`]: single-shot `IORING_OP_RECV` into an owned buffer.
+//! [`Recv`]: single-shot `IORING_OP_RECV` into an owned buffer (optionally
+//! `MSG_PEEK`).
 
 use coring_runtime::{
     buf::IoBufMut,
@@ -12,6 +13,7 @@ use std::io;
 pub(crate) struct Recv<B> {
     fd: SharedFd,
     buf: B,
+    flags: i32,
 }
 
 impl<B: IoBufMut> Recv<B> {
@@ -19,6 +21,15 @@ impl<B: IoBufMut> Recv<B> {
         Recv {
             fd: fd.clone(),
             buf,
+            flags: 0,
+        }
+    }
+
+    /// A receive with `MSG_PEEK`: the bytes stay in the socket.
+    pub(crate) fn peek(fd: &SharedFd, buf: B) -> Self {
+        Recv {
+            flags: libc::MSG_PEEK,
+            ..Recv::new(fd, buf)
         }
     }
 }
@@ -31,7 +42,9 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
 
     fn build(&mut self) -> squeue::Entry {
         let len = self.buf.bytes_total().min(u32::MAX as usize) as u32;
-        opcode::Recv::new(types::Fd(self.fd.raw()), self.buf.stable_mut_ptr(), len).build()
+        opcode::Recv::new(types::Fd(self.fd.raw()), self.buf.stable_mut_ptr(), len)
+            .flags(self.flags)
+            .build()
     }
 
     fn complete(mut self, cqe: Completion) -> Self::Output {

@@ -223,6 +223,39 @@ impl ReadState {
         }
     }
 
+    /// Waits for bytes, then hands out what is available (empty: end of
+    /// stream): `AsyncBufRead::poll_fill_buf`.
+    pub(crate) fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        ready!(self.poll_fill(cx))?;
+        Poll::Ready(Ok(self.available()))
+    }
+
+    /// `AsyncBufRead::consume`: marks up to `amt` bytes as handed out.
+    pub(crate) fn consume_at_most(&mut self, amt: usize) {
+        let amt = amt.min(self.available().len());
+        self.consume(amt);
+    }
+
+    /// tokio's `poll_read`: copies available bytes straight into the
+    /// unfilled part of `dst` (`put_slice` initializes exactly what it
+    /// copies; nothing is zeroed first).
+    #[cfg(feature = "tokio-io")]
+    pub(crate) fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if dst.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.poll_fill(cx))?;
+        let src = self.available();
+        let n = src.len().min(dst.remaining());
+        dst.put_slice(&src[..n]);
+        self.consume(n);
+        Poll::Ready(Ok(()))
+    }
+
     /// Copies available bytes into `dst`, after waiting for some.
     pub(crate) fn poll_read(
         &mut self,
@@ -268,6 +301,51 @@ impl ReadState {
         let n = copy_into(self.available(), &mut buf);
         self.consume(n);
         (Ok(n), buf)
+    }
+
+    /// Copies received bytes into `buf` without consuming them (see
+    /// `peek` on the streams).
+    pub(crate) async fn peek<B: coring_runtime::buf::IoBufMut>(
+        &mut self,
+        mut buf: B,
+    ) -> (io::Result<usize>, B) {
+        if buf.bytes_total() == 0 {
+            return (Ok(0), buf);
+        }
+        if !self.eof && self.available().is_empty() && matches!(self.armed, Armed::Idle) {
+            // Nothing received and nothing armed that could take bytes off
+            // the socket before us: peek at the socket itself.
+            let (res, buf) = Op::new(Recv::peek(&self.fd, buf)).await;
+            return (res.map_err(|e| self.error(e)), buf);
+        }
+        // A receive is armed (it may already hold bytes, completed but not
+        // yet handed to us): peek at what it delivers, so a peek never sees
+        // bytes a later read would not return first.
+        if let Err(e) = futures::future::poll_fn(|cx| self.poll_fill(cx)).await {
+            return (Err(e), buf);
+        }
+        let n = copy_into(self.available(), &mut buf);
+        (Ok(n), buf)
+    }
+
+    /// Waits until a read would return at once (see `readable` on the
+    /// streams).
+    pub(crate) async fn readable(&mut self) -> io::Result<()> {
+        if self.eof || !self.available().is_empty() {
+            return Ok(());
+        }
+        if !matches!(self.armed, Armed::Idle) {
+            // The armed receive takes the bytes off the socket, so a poll
+            // could miss them: wait for the receive itself.
+            return futures::future::poll_fn(|cx| self.poll_fill(cx)).await;
+        }
+        Op::new(coring_runtime::op::PollAdd::new(
+            &self.fd,
+            libc::POLLIN as u32,
+        ))
+        .await
+        .map(drop)
+        .map_err(|e| self.error(e))
     }
 
     /// Fills `buf` to its capacity.

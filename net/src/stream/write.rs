@@ -115,12 +115,29 @@ impl WriteState {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[io::IoSlice::new(data)])
+    }
+
+    /// Queues up to 64 KiB of `bufs`, in order, as one send.
+    pub(crate) fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         ready!(self.poll_drain(cx))?;
-        if data.is_empty() {
+        let total = bufs.iter().map(|b| b.len()).sum::<usize>();
+        if total == 0 {
             return Poll::Ready(Ok(0));
         }
-        let n = data.len().min(MAX_BUFFERED);
-        let buf = data[..n].to_vec();
+        let n = total.min(MAX_BUFFERED);
+        let mut buf = Vec::with_capacity(n);
+        for b in bufs {
+            let take = b.len().min(n - buf.len());
+            buf.extend_from_slice(&b[..take]);
+            if buf.len() == n {
+                break;
+            }
+        }
         self.inflight = Some(Op::new(Send::stream(&self.fd, buf.slice(0..n))));
         // Submit now, with a waker that wakes nobody: the send's completion
         // matters only to the next write or flush, which polls it with its
@@ -161,6 +178,18 @@ impl WriteState {
             }
             Err(e) => Poll::Ready(Err(annotate(e, "shutdown", &self.peer))),
         }
+    }
+
+    /// Waits until queued bytes were sent and the socket polls writable.
+    pub(crate) async fn writable(&mut self) -> io::Result<()> {
+        futures::future::poll_fn(|cx| self.poll_drain(cx)).await?;
+        Op::new(coring_runtime::op::PollAdd::new(
+            &self.fd,
+            libc::POLLOUT as u32,
+        ))
+        .await
+        .map(drop)
+        .map_err(|e| self.error(e))
     }
 
     /// Sends `buf` directly (after queued bytes); may be short.

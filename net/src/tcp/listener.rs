@@ -24,6 +24,7 @@ use std::{
 /// ```
 /// # coring_runtime::Runtime::new()?.block_on(async {
 /// use coring_net::{TcpListener, TcpStream};
+/// use coring_runtime::io::{OwnedRead, OwnedWrite};
 ///
 /// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let addr = listener.local_addr()?;
@@ -159,13 +160,14 @@ impl TcpListener {
     ///
     /// ```no_run
     /// # coring_runtime::Runtime::new()?.block_on(async {
+    /// use coring_runtime::io::OwnedWrite;
     /// use futures::StreamExt;
     /// let listener = coring_net::TcpListener::bind("0.0.0.0:8080").await?;
     /// let mut incoming = listener.incoming();
     /// while let Some(conn) = incoming.next().await {
     ///     let mut conn = conn?;
     ///     coring_runtime::spawn(async move {
-    ///         let (_res, _buf) = conn.write_all(b"hello\n".as_slice()).await;
+    ///         let (_res, _buf) = conn.write_all(b"hello\n").await;
     ///     });
     /// }
     /// # Ok::<(), std::io::Error>(())
@@ -181,6 +183,17 @@ impl TcpListener {
     /// The address this listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         ip_addr(self, End::Local)
+    }
+
+    /// Sets the time-to-live of the packets it sends (`IP_TTL`, or
+    /// `IPV6_UNICAST_HOPS` for IPv6); accepted streams inherit it.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        super::set_ttl(&SockRef::from(self), ttl)
+    }
+
+    /// The time-to-live (see [`set_ttl`](Self::set_ttl)).
+    pub fn ttl(&self) -> io::Result<u32> {
+        super::ttl(&SockRef::from(self))
     }
 
     /// Wraps a listening std listener.

@@ -26,9 +26,13 @@ use std::{
 /// error, not a signal). Errors name the peer address.
 ///
 /// Owned-buffer methods (`read`, `write`, `read_exact`, `write_all`,
-/// `readv`, `writev`) take a buffer and hand it back with the result;
-/// [`futures::io::AsyncRead`] and [`futures::io::AsyncWrite`] are
-/// implemented too, so futures-io codecs work (`AsyncWrite` buffers up to
+/// `readv`, `writev`, from the [`OwnedRead`](coring_runtime::io::OwnedRead)
+/// and [`OwnedWrite`](coring_runtime::io::OwnedWrite) traits) take a buffer
+/// and hand it back with the result; [`futures::io::AsyncRead`],
+/// [`AsyncBufRead`](futures::io::AsyncBufRead) and
+/// [`futures::io::AsyncWrite`] are implemented too, so futures-io codecs
+/// work, and with the `tokio-io` feature tokio's `AsyncRead`,
+/// `AsyncBufRead` and `AsyncWrite` (tokio-util codecs, tokio-rustls) (`AsyncWrite` buffers up to
 /// 64 KiB per write and reports errors on the next write or flush; bytes it
 /// reported written are still sent if the stream is dropped without a
 /// flush, but their errors are then lost — flush or close to see them).
@@ -39,6 +43,7 @@ pub struct TcpStream {
 
 impl TcpStream {
     pub(crate) fn from_parts(fd: OwnedFd, peer: Rc<str>) -> TcpStream {
+        crate::stream::ensure_nonblocking(&fd);
         let fd = SharedFd::new(fd);
         TcpStream {
             rd: ReadState::new(fd.clone(), peer.clone(), RecvMode::Multishot),
@@ -120,6 +125,97 @@ impl TcpStream {
     /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
         SockRef::from(self).tcp_nodelay()
+    }
+
+    /// Sets the time-to-live of outgoing packets: `IP_TTL` on an IPv4
+    /// socket, `IPV6_UNICAST_HOPS` on an IPv6 one (std's `set_ttl` is
+    /// IPv4 only).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        super::set_ttl(&SockRef::from(self), ttl)
+    }
+
+    /// The time-to-live of outgoing packets (see [`set_ttl`](Self::set_ttl)).
+    pub fn ttl(&self) -> io::Result<u32> {
+        super::ttl(&SockRef::from(self))
+    }
+
+    /// Sets `SO_LINGER`: `Some(d)` makes close wait up to `d` for unsent
+    /// data (`Some(0)`: close resets the connection), `None` is the default
+    /// (close returns at once, the kernel sends what is left).
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        SockRef::from(self).set_linger(linger)
+    }
+
+    /// The `SO_LINGER` setting.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        SockRef::from(self).linger()
+    }
+
+    /// Turns `SO_KEEPALIVE` on or off, with the system's probe timing.
+    pub fn set_keepalive(&self, on: bool) -> io::Result<()> {
+        SockRef::from(self).set_keepalive(on)
+    }
+
+    /// Whether `SO_KEEPALIVE` is on.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        SockRef::from(self).keepalive()
+    }
+
+    /// Turns keepalive on with the given timing (idle time before the
+    /// first probe, interval, retries; unset fields keep the system's):
+    ///
+    /// ```no_run
+    /// # async fn f(s: coring_net::TcpStream) -> std::io::Result<()> {
+    /// use coring_net::TcpKeepalive;
+    /// use std::time::Duration;
+    /// s.set_tcp_keepalive(
+    ///     &TcpKeepalive::new()
+    ///         .with_time(Duration::from_secs(60))
+    ///         .with_interval(Duration::from_secs(10))
+    ///         .with_retries(3),
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_tcp_keepalive(&self, params: &socket2::TcpKeepalive) -> io::Result<()> {
+        SockRef::from(self).set_tcp_keepalive(params)
+    }
+
+    /// Idle time before the first keepalive probe (`TCP_KEEPIDLE`).
+    pub fn keepalive_time(&self) -> io::Result<Duration> {
+        SockRef::from(self).tcp_keepalive_time()
+    }
+
+    /// Time between keepalive probes (`TCP_KEEPINTVL`).
+    pub fn keepalive_interval(&self) -> io::Result<Duration> {
+        SockRef::from(self).tcp_keepalive_interval()
+    }
+
+    /// Unanswered probes before the connection is dropped (`TCP_KEEPCNT`).
+    pub fn keepalive_retries(&self) -> io::Result<u32> {
+        SockRef::from(self).tcp_keepalive_retries()
+    }
+
+    /// Sets `SO_RCVBUF` (the kernel doubles the value for its bookkeeping
+    /// and clamps it to `net.core.rmem_max`; read it back to see what
+    /// applies).
+    pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
+        SockRef::from(self).set_recv_buffer_size(size)
+    }
+
+    /// The `SO_RCVBUF` size in effect.
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        SockRef::from(self).recv_buffer_size()
+    }
+
+    /// Sets `SO_SNDBUF` (doubled and clamped to `net.core.wmem_max` by
+    /// the kernel, as for [`set_recv_buffer_size`](Self::set_recv_buffer_size)).
+    pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
+        SockRef::from(self).set_send_buffer_size(size)
+    }
+
+    /// The `SO_SNDBUF` size in effect.
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        SockRef::from(self).send_buffer_size()
     }
 
     /// The remote address.

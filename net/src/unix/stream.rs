@@ -24,6 +24,7 @@ use std::{
 /// A Unix stream connection.
 ///
 /// ```
+/// use coring_runtime::io::{OwnedRead, OwnedWrite};
 /// # coring_runtime::Runtime::new()?.block_on(async {
 /// let (mut a, mut b) = coring_net::UnixStream::pair()?;
 /// let (res, _) = a.write_all(b"ping".as_slice()).await;
@@ -42,6 +43,7 @@ pub struct UnixStream {
 
 impl UnixStream {
     pub(crate) fn from_parts(fd: OwnedFd, peer: Rc<str>) -> UnixStream {
+        crate::stream::ensure_nonblocking(&fd);
         let fd = SharedFd::new(fd);
         UnixStream {
             rd: ReadState::new(fd.clone(), peer.clone(), RecvMode::Single),

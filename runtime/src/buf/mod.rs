@@ -188,6 +188,21 @@ unsafe impl IoBuf for &'static str {
     }
 }
 
+// SAFETY: 'static memory never moves or goes away; an array is fully
+// initialized. (`b"literal"` is a `&'static [u8; N]`, so it can be written
+// without `.as_slice()`.)
+unsafe impl<const N: usize> IoBuf for &'static [u8; N] {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        N
+    }
+    fn bytes_total(&self) -> usize {
+        N
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +250,19 @@ mod tests {
             (&*s, s.bytes_init(), s.bytes_total()),
             (&[2, 3, 4][..], 3, 3)
         );
+    }
+
+    #[test]
+    fn static_arrays_slices_and_strs_are_buffers() {
+        fn init<B: IoBuf>(b: B) -> (usize, usize) {
+            (b.bytes_init(), b.bytes_total())
+        }
+        assert_eq!(init(b"abcd"), (4, 4));
+        assert_eq!(init(&[0u8; 0]), (0, 0));
+        assert_eq!(init(b"abc".as_slice()), (3, 3));
+        assert_eq!(init("hé"), (3, 3));
+        let s = b"hello".slice(1..3);
+        assert_eq!(&*s, b"el");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 pub(crate) mod context;
 mod detach;
+mod join_set;
 mod published;
 mod queue;
 mod runtime;
 mod task;
 
+pub use join_set::JoinSet;
 pub use published::CoreStats;
 #[cfg(all(test, loom))]
 pub(crate) use queue::loom_model;

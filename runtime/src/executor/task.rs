@@ -182,6 +182,21 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// Cancels the task like [`abort`](JoinHandle::abort); the future
+    /// resolves once the task's future has been dropped (at once if it had
+    /// finished).
+    pub(crate) fn cancel_and_wait(self) -> impl Future<Output = ()> + 'static
+    where
+        T: 'static,
+    {
+        let task = self.task.take();
+        async move {
+            if let Some(task) = task {
+                let _ = task.cancel().await;
+            }
+        }
+    }
+
     /// Whether the task has finished (completed, panicked or aborted).
     pub fn is_finished(&self) -> bool {
         let task = self.task.take();

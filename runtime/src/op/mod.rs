@@ -34,7 +34,7 @@ pub use cancel::CancelFd;
 pub use close::Close;
 pub use multishot::{MultiOp, MultishotCode};
 pub use nop::Nop;
-pub use openat::OpenAt;
+pub use openat::{new_fd, OpenAt};
 pub use poll::PollAdd;
 pub use read::Read;
 pub use readv::Readv;

@@ -47,15 +47,25 @@ unsafe impl OpCode for OpenAt {
 
     fn complete(self, cqe: Completion) -> io::Result<SharedFd> {
         // SAFETY: a successful OPENAT returns a new fd that nothing else owns.
-        cqe.result()
-            .map(|fd| unsafe { SharedFd::from_raw(fd as i32) })
+        unsafe { new_fd(&cqe) }
     }
 
     fn complete_orphan(self, cqe: Completion) {
-        if let Ok(fd) = cqe.result() {
-            // SAFETY: the fd was just created for this op and nobody else
-            // has seen it.
-            drop(unsafe { SharedFd::from_raw(fd as i32) });
-        }
+        // SAFETY: as in `complete`; nobody has seen the fd, so it closes.
+        drop(unsafe { new_fd(&cqe) });
     }
+}
+
+/// The fd a successful open-like op (open, openat2, accept) created, now
+/// owned; its error otherwise. For `complete` (the caller gets the fd) and
+/// `complete_orphan` (dropping the result closes a late fd).
+///
+/// # Safety
+///
+/// Only for an op whose non-negative result is a new fd that the kernel
+/// installed for it and that nothing else owns.
+pub unsafe fn new_fd(cqe: &Completion) -> io::Result<SharedFd> {
+    // SAFETY: the caller promises the result is a fresh, unowned fd.
+    cqe.result()
+        .map(|fd| unsafe { SharedFd::from_raw(fd as i32) })
 }
