@@ -89,7 +89,7 @@ impl Runtime {
             ring,
             info,
             wake.clone(),
-            config.no_ext_arg,
+            config,
         ));
         let ctx = Rc::new(Context {
             id,
