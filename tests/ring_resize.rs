@@ -112,12 +112,25 @@ fn burst_grows_the_ring_step_by_step_and_quiet_shrinks_it_back() {
             seen
         }
     });
-    assert!(seen.iter().all(|&n| n == 1), "an op completed other than once");
+    assert!(
+        seen.iter().all(|&n| n == 1),
+        "an op completed other than once"
+    );
     let grown = rt.ring_info();
     let s = rt.stats().driver;
     assert_eq!(s.lost_completions, 0);
-    assert_eq!(grown.size, MAX, "the burst did not grow the ring to its max: {grown:#?}");
-    let ladder = sizes(&[(64, 128), (64, 256), (128, 512), (256, 1024), (512, 2048), (1024, 4096)]);
+    assert_eq!(
+        grown.size, MAX,
+        "the burst did not grow the ring to its max: {grown:#?}"
+    );
+    let ladder = sizes(&[
+        (64, 128),
+        (64, 256),
+        (128, 512),
+        (256, 1024),
+        (512, 2048),
+        (1024, 4096),
+    ]);
     let grows: Vec<_> = grown.resizes.iter().map(|r| (r.from, r.to)).collect();
     let want: Vec<_> = ladder.windows(2).map(|w| (w[0], w[1])).collect();
     assert_eq!(grows, want, "grow steps: {:#?}", grown.resizes);
@@ -129,7 +142,11 @@ fn burst_grows_the_ring_step_by_step_and_quiet_shrinks_it_back() {
     let peak = peak.load(Ordering::Relaxed);
     println!(
         "grew {:?} in {:?}; memlock charged: start {} B, peak sampled {} B, at max {} B",
-        grown.resizes.iter().map(|r| (r.to.sq, r.to.cq, r.reason)).collect::<Vec<_>>(),
+        grown
+            .resizes
+            .iter()
+            .map(|r| (r.to.sq, r.to.cq, r.reason))
+            .collect::<Vec<_>>(),
         grown.resizes.last().unwrap().after,
         start.memlock_bytes,
         peak - base,
@@ -156,7 +173,9 @@ fn burst_grows_the_ring_step_by_step_and_quiet_shrinks_it_back() {
     down.reverse();
     let down: Vec<_> = down.into_iter().map(|(a, b)| (b, a)).collect();
     assert_eq!(shrinks, down, "shrink steps: {:#?}", back.resizes);
-    assert!(back.resizes[5..].iter().all(|r| r.reason == ResizeReason::Idle));
+    assert!(back.resizes[5..]
+        .iter()
+        .all(|r| r.reason == ResizeReason::Idle));
     assert_eq!(rt.stats().driver.ring_shrinks, 5);
     assert_eq!(back.memlock_bytes, start.memlock_bytes);
     assert_eq!(memlock::charged(), base + start.memlock_bytes);
@@ -168,13 +187,7 @@ fn burst_grows_the_ring_step_by_step_and_quiet_shrinks_it_back() {
 }
 
 /// Counts `ResizeCall`s and fails the first `fail` of them with `errno`.
-fn injected(
-    errno: i32,
-    fail: usize,
-) -> (
-    Arc<AtomicUsize>,
-    coring::runtime::ring::ResizeFn,
-) {
+fn injected(errno: i32, fail: usize) -> (Arc<AtomicUsize>, coring::runtime::ring::ResizeFn) {
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let f = Arc::new(move |call: ResizeCall<'_>| {
@@ -204,9 +217,18 @@ fn injected_einval_keeps_the_start_size_and_works() {
     assert!(seen.iter().all(|&n| n == 1));
     let info = rt.ring_info();
     assert_eq!(info.size, HOME);
-    assert_eq!(info.resizing, Resizing::Unsupported { errno: libc::EINVAL });
+    assert_eq!(
+        info.resizing,
+        Resizing::Unsupported {
+            errno: libc::EINVAL
+        }
+    );
     assert!(info.resizes.is_empty());
-    assert_eq!(calls.load(Ordering::Relaxed), 1, "resize tried again after EINVAL");
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        1,
+        "resize tried again after EINVAL"
+    );
     let s = rt.stats().driver;
     assert_eq!((s.ring_grows, s.ring_shrinks), (0, 0));
     assert_eq!(s.ops_in_flight, 0);
@@ -296,7 +318,14 @@ fn forced_resizes_during_echo_cancels_and_full_sq_lose_nothing() {
         let resizer = spawn({
             let done = done.clone();
             async move {
-                let cycle = sizes(&[(1024, 4096), (64, 128), (256, 1024), (128, 256), (512, 2048), (64, 256)]);
+                let cycle = sizes(&[
+                    (1024, 4096),
+                    (64, 128),
+                    (256, 1024),
+                    (128, 256),
+                    (512, 2048),
+                    (64, 256),
+                ]);
                 let mut i = 0;
                 while !done.get() {
                     resize_ring(cycle[i % cycle.len()]);
@@ -331,7 +360,9 @@ fn forced_resizes_during_echo_cancels_and_full_sq_lose_nothing() {
             async move {
                 let mut nops = 0u64;
                 while !done.get() {
-                    let hs: Vec<_> = (0..256).map(|_| spawn(async { Op::new(Nop).await })).collect();
+                    let hs: Vec<_> = (0..256)
+                        .map(|_| spawn(async { Op::new(Nop).await }))
+                        .collect();
                     for h in hs {
                         h.await.unwrap().unwrap();
                         nops += 1;
@@ -400,7 +431,8 @@ fn forced_resizes_during_echo_cancels_and_full_sq_lose_nothing() {
         let r = unsafe { libc::read(efd.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
         assert_eq!(r, 8, "registered eventfd not signalled after the resizes");
         // The file table is still registered (updating it needs one).
-        let upd = coring::runtime::with_submitter(|s| s.register_files_update(0, &[pw.as_raw_fd()]));
+        let upd =
+            coring::runtime::with_submitter(|s| s.register_files_update(0, &[pw.as_raw_fd()]));
         assert_eq!(upd.unwrap(), 1, "registered file table lost");
         // Buffer ring: one more echo through a multishot receive.
         let mut conn = TcpStream::connect(addr).await.unwrap();
@@ -548,7 +580,9 @@ fn busy_core_grows_past_an_even_split_of_a_real_memlock_limit() {
         return;
     }
     if coring::runtime::launcher::allowed_cpus().unwrap().len() < 2 {
-        eprintln!("SKIPPED busy_core_grows_past_an_even_split_of_a_real_memlock_limit: needs 2 CPUs");
+        eprintln!(
+            "SKIPPED busy_core_grows_past_an_even_split_of_a_real_memlock_limit: needs 2 CPUs"
+        );
         return;
     }
     let mut cmd = Command::new(std::env::current_exe().unwrap());

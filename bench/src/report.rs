@@ -293,6 +293,13 @@ const GOALS: &[Goal] = &[
     },
     Goal {
         group: "ring",
+        text: "adaptive 512-connection echo within 3% of the fixed large ring",
+        pattern: "echo, 512 connections",
+        peer: Some("fixed SQ 1024 / CQ 4096"),
+        threshold: 0.97,
+    },
+    Goal {
+        group: "ring",
         text: "adaptive ring idle holds no more locked memory than the small ring",
         pattern: "memlock bytes once idle",
         peer: Some("fixed SQ 64 / CQ 128"),

@@ -47,8 +47,8 @@ pub use builder::Builder;
 pub use driver::DriverStats;
 pub use error::raw_os_error;
 pub use executor::{
-    resize_ring, ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now, JoinError,
-    JoinHandle, Runtime, RuntimeStats,
+    resize_ring, ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now,
+    JoinError, JoinHandle, Runtime, RuntimeStats,
 };
 /// The `io-uring` crate, re-exported for implementing [`op::OpCode`].
 pub use io_uring;

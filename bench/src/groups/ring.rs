@@ -80,8 +80,10 @@ pub fn run(ctx: &Ctx, g: &mut GroupResult) {
     }
     nop_storm(ctx, g);
     unpin_thread(&allowed);
+    echo_512(ctx, g);
     if let Err(e) = eight_rings(ctx, g) {
-        g.notes.push(format!("8 rings under 8 MiB: not measured ({e})"));
+        g.notes
+            .push(format!("8 rings under 8 MiB: not measured ({e})"));
     }
 }
 
@@ -137,7 +139,10 @@ fn nop_storm(ctx: &Ctx, g: &mut GroupResult) {
         built
             .iter()
             .map(|(name, rt)| (name.clone(), Some(rt)))
-            .chain(std::iter::once(("coring adaptive, fresh ring each round".to_string(), None)))
+            .chain(std::iter::once((
+                "coring adaptive, fresh ring each round".to_string(),
+                None,
+            )))
             .map(|(name, rt)| {
                 Contender::new(name, move || {
                     let fresh;
@@ -213,6 +218,176 @@ fn nop_storm(ctx: &Ctx, g: &mut GroupResult) {
     print_measurement(g.measurement(m).unwrap());
 }
 
+/// Makes the server's builder for one echo contender.
+type MakeBuilder = fn() -> Builder;
+
+/// 512 connections ping-ponging 64 B through an in-process echo server
+/// (one runtime pinned to the server CPU) from an in-process client (one
+/// fixed-size runtime pinned to the load CPU): the server's ring fixed
+/// small, fixed large, or adaptive (from small to large). A fresh server
+/// per round; the window starts after a warm-up in which the adaptive
+/// ring grows.
+fn echo_512(ctx: &Ctx, g: &mut GroupResult) {
+    use coring::buf::IoBuf;
+    use coring::net::{TcpListener, TcpStream};
+    use futures::StreamExt;
+    use std::{cell::Cell, rc::Rc, sync::mpsc};
+    const CONNS: usize = 512;
+    const SIZE: usize = 64;
+    let rounds = ctx.mode.pick(7, 3, 1);
+    let warm = ctx.mode.pick(
+        Duration::from_millis(500),
+        Duration::from_millis(300),
+        Duration::from_millis(100),
+    );
+    let window = ctx.mode.pick(
+        Duration::from_secs(2),
+        Duration::from_secs(1),
+        Duration::from_millis(200),
+    );
+    let (server_cpu, load_cpu) = (ctx.server_cpu, ctx.load_cpu);
+    let configs: Vec<(&str, MakeBuilder)> = vec![
+        (ADAPTIVE, || {
+            let mut b = Builder::new();
+            b.entries(1024)
+                .cq_entries(4096)
+                .start_size(64, 128)
+                .floor(64, 128);
+            b
+        }),
+        ("fixed SQ 1024 / CQ 4096", || {
+            let mut b = Builder::new();
+            b.entries(1024).cq_entries(4096).adaptive(false);
+            b
+        }),
+        ("fixed SQ 64 / CQ 128", || {
+            let mut b = Builder::new();
+            b.entries(64).cq_entries(128).floor(64, 128).adaptive(false);
+            b
+        }),
+    ];
+    let sizes = std::cell::RefCell::new(Vec::new());
+    let m = format!("echo, {CONNS} connections × {SIZE} B ping-pong, in-process server");
+    interleave(
+        g,
+        &m,
+        "round trips/s",
+        true,
+        rounds,
+        configs
+            .iter()
+            .map(|&(name, make)| {
+                let sizes = &sizes;
+                Contender::new(name, move || {
+                    let (addr_tx, addr_rx) = mpsc::channel();
+                    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    let server = std::thread::spawn({
+                        let stop = stop.clone();
+                        move || {
+                            let _ = pin_thread(server_cpu);
+                            let rt = make().build().expect("server runtime");
+                            rt.block_on(async move {
+                                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                                coring::spawn(async move {
+                                    let mut incoming = listener.incoming();
+                                    while let Some(Ok(mut c)) = incoming.next().await {
+                                        let _ = c.set_nodelay(true);
+                                        coring::spawn(async move {
+                                            let mut buf = vec![0u8; 4096];
+                                            loop {
+                                                let (res, b) = c.read(buf).await;
+                                                let n = match res {
+                                                    Ok(0) | Err(_) => return,
+                                                    Ok(n) => n,
+                                                };
+                                                let (res, b) = c.write_all(b.slice(..n)).await;
+                                                buf = b.into_inner();
+                                                if res.is_err() {
+                                                    return;
+                                                }
+                                            }
+                                        });
+                                    }
+                                });
+                                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                    coring::time::sleep(Duration::from_millis(5)).await;
+                                }
+                                coring::runtime::ring_info().size
+                            })
+                        }
+                    });
+                    let addr = addr_rx.recv().expect("server address");
+                    let client = std::thread::spawn(move || {
+                        let _ = pin_thread(load_cpu);
+                        let rt = Builder::new()
+                            .entries(1024)
+                            .cq_entries(4096)
+                            .adaptive(false)
+                            .build()
+                            .expect("client runtime");
+                        rt.block_on(async move {
+                            let count = Rc::new(Cell::new(0u64));
+                            let done = Rc::new(Cell::new(false));
+                            let mut hs = Vec::new();
+                            for _ in 0..CONNS {
+                                let mut c = TcpStream::connect(addr).await.unwrap();
+                                c.set_nodelay(true).unwrap();
+                                let (count, done) = (count.clone(), done.clone());
+                                hs.push(coring::spawn(async move {
+                                    let mut msg = vec![7u8; SIZE];
+                                    let mut back = Vec::with_capacity(SIZE);
+                                    while !done.get() {
+                                        let (res, m) = c.write_all(msg).await;
+                                        msg = m;
+                                        if res.is_err() {
+                                            return;
+                                        }
+                                        back.clear();
+                                        let (res, b) = c.read_exact(back.slice(..SIZE)).await;
+                                        back = b.into_inner();
+                                        if res.is_err() {
+                                            return;
+                                        }
+                                        count.set(count.get() + 1);
+                                    }
+                                }));
+                            }
+                            coring::time::sleep(warm).await;
+                            let c0 = count.get();
+                            let t = Instant::now();
+                            coring::time::sleep(window).await;
+                            let n = count.get() - c0;
+                            let secs = t.elapsed().as_secs_f64();
+                            done.set(true);
+                            for h in hs {
+                                let _ = h.await;
+                            }
+                            n as f64 / secs
+                        })
+                    });
+                    let rate = client.join().expect("client");
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let size = server.join().expect("server");
+                    sizes.borrow_mut().push((name, size));
+                    rate
+                })
+            })
+            .collect(),
+    );
+    let reached: Vec<String> = sizes
+        .borrow()
+        .iter()
+        .filter(|(n, _)| *n == ADAPTIVE)
+        .map(|(_, s)| format!("SQ {} / CQ {}", s.sq, s.cq))
+        .collect();
+    g.notes.push(format!(
+        "echo: server pinned to CPU {server_cpu}, client (fixed SQ 1024 / CQ 4096) to CPU {load_cpu}; \
+         {warm:?} warm-up, then a {window:?} window; the adaptive server's ring at the end of each round: {}",
+        reached.join(", ")
+    ));
+}
+
 /// Limit of the 8-ring run: the default `RLIMIT_MEMLOCK`.
 const EIGHT_LIMIT: u64 = 8 * 1024 * 1024;
 const BIG: RingSize = RingSize {
@@ -259,7 +434,11 @@ fn eight_rings(ctx: &Ctx, g: &mut GroupResult) -> io::Result<()> {
     let fields = |tag: &str| -> Vec<Vec<f64>> {
         text.lines()
             .filter_map(|l| l.strip_prefix(tag))
-            .map(|l| l.split_whitespace().filter_map(|f| f.parse().ok()).collect())
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|f| f.parse().ok())
+                    .collect()
+            })
             .collect()
     };
     let cq = "8 rings under an 8 MiB memlock: CQ entries of a lone busy ring";
@@ -274,7 +453,10 @@ fn eight_rings(ctx: &Ctx, g: &mut GroupResult) -> io::Result<()> {
         g.add(grow, "ms", false, "coring adaptive", f[5]);
     }
     let idle = "8 rings under an 8 MiB memlock: memlock charged, all idle";
-    for (tag, name) in [("IDLE_FIXED ", "fixed, budget split at set-up"), ("IDLE_ADAPTIVE ", "coring adaptive")] {
+    for (tag, name) in [
+        ("IDLE_FIXED ", "fixed, budget split at set-up"),
+        ("IDLE_ADAPTIVE ", "coring adaptive"),
+    ] {
         for f in fields(tag) {
             g.add(idle, "bytes", false, name, f[0]);
         }
@@ -371,13 +553,20 @@ pub fn eight_child(args: &[String]) -> io::Result<()> {
                     // Back to idle: wait for the shrink.
                     let start = coring::runtime::ring_info().start;
                     let t = Instant::now();
-                    while coring::runtime::ring_info().size != start && t.elapsed() < 4 * QUIET + Duration::from_secs(2) {
+                    while coring::runtime::ring_info().size != start
+                        && t.elapsed() < 4 * QUIET + Duration::from_secs(2)
+                    {
                         peak.fetch_max(memlock::charged(), std::sync::atomic::Ordering::Relaxed);
                         coring::time::sleep(Duration::from_millis(5)).await;
                     }
                 });
                 let info = rt.ring_info();
-                let top = info.resizes.iter().map(|r| r.to).max_by_key(|s| s.cq).unwrap_or(info.start);
+                let top = info
+                    .resizes
+                    .iter()
+                    .map(|r| r.to)
+                    .max_by_key(|s| s.cq)
+                    .unwrap_or(info.start);
                 let ms = reached.map_or(t.elapsed(), |d| d).as_secs_f64() * 1e3;
                 done.send(format!(
                     "ADAPTIVE {i} {} {} {} {} {ms:.1}",

@@ -5,8 +5,10 @@
 //! the resize call and re-map (`ring/resize.rs`), report it.
 
 use super::Driver;
-use crate::ring::{memlock, resize, ResizeReason, Resizing, RingResize, RingSize, Signals, HISTORY};
 use crate::ring::SetupFlags;
+use crate::ring::{
+    memlock, resize, ResizeReason, Resizing, RingResize, RingSize, Signals, HISTORY,
+};
 use std::time::{Duration, Instant};
 
 impl Driver {

@@ -85,12 +85,7 @@ impl Runtime {
             "ring ready"
         );
         let wake = WakeFd::new()?;
-        let driver = Rc::new(DriverHandle::new(
-            ring,
-            info,
-            wake.clone(),
-            config,
-        ));
+        let driver = Rc::new(DriverHandle::new(ring, info, wake.clone(), config));
         let ctx = Rc::new(Context {
             id,
             driver,

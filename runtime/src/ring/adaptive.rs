@@ -311,7 +311,11 @@ mod tests {
     const HOME: RingSize = RingSize { sq: 64, cq: 128 };
     const MAX: RingSize = RingSize { sq: 1024, cq: 4096 };
 
-    fn pressured(r: &mut Resizer, s: &mut Signals, now: Instant) -> Option<(RingSize, ResizeReason)> {
+    fn pressured(
+        r: &mut Resizer,
+        s: &mut Signals,
+        now: Instant,
+    ) -> Option<(RingSize, ResizeReason)> {
         s.budget_reaps += 1;
         r.observe(*s, r.current().cq as usize, || now)
     }
@@ -325,10 +329,21 @@ mod tests {
             s = r.grow_step(s);
             up.push(s);
         }
-        let sizes = |v: &[(u32, u32)]| v.iter().map(|&(sq, cq)| RingSize { sq, cq }).collect::<Vec<_>>();
+        let sizes = |v: &[(u32, u32)]| {
+            v.iter()
+                .map(|&(sq, cq)| RingSize { sq, cq })
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             up,
-            sizes(&[(64, 128), (64, 256), (128, 512), (256, 1024), (512, 2048), (1024, 4096)])
+            sizes(&[
+                (64, 128),
+                (64, 256),
+                (128, 512),
+                (256, 1024),
+                (512, 2048),
+                (1024, 4096)
+            ])
         );
         assert_eq!(r.grow_step(MAX), MAX);
         let mut down = vec![s];
@@ -340,10 +355,19 @@ mod tests {
         assert_eq!(down, up);
         // The default start to the largest ring: the SQ reaches 4096 on
         // the last step, so the step below the top is half of it.
-        let big = RingSize { sq: 4096, cq: 65536 };
+        let big = RingSize {
+            sq: 4096,
+            cq: 65536,
+        };
         let l = Resizer::ladder(DEFAULT_START, big);
         assert_eq!(l.len(), 7);
-        assert_eq!(l[5], RingSize { sq: 2048, cq: 32768 });
+        assert_eq!(
+            l[5],
+            RingSize {
+                sq: 2048,
+                cq: 32768
+            }
+        );
         assert_eq!(l[6], big);
         // Off-ladder sizes (after a forced resize) step onto it.
         let odd = RingSize { sq: 1024, cq: 1024 };
@@ -367,7 +391,10 @@ mod tests {
             assert_eq!(pressured(&mut r, &mut s, t0), None);
         }
         let (to, why) = pressured(&mut r, &mut s, t0).unwrap();
-        assert_eq!((to, why), (RingSize { sq: 64, cq: 256 }, ResizeReason::BudgetReaps));
+        assert_eq!(
+            (to, why),
+            (RingSize { sq: 64, cq: 256 }, ResizeReason::BudgetReaps)
+        );
         r.resized(to, why, t0);
         // The score restarts.
         assert_eq!(pressured(&mut r, &mut s, t0), None);

@@ -161,7 +161,10 @@ impl RingConfig {
         if !self.adaptive {
             return self.want;
         }
-        RingSize::normalized(self.start.sq.min(self.want.sq), self.start.cq.min(self.want.cq))
+        RingSize::normalized(
+            self.start.sq.min(self.want.sq),
+            self.start.cq.min(self.want.cq),
+        )
     }
 
     /// The floor, after rounding and never above the size set-up starts

@@ -58,7 +58,7 @@ impl IoWorkers {
     };
 }
 
-/// What [`apply`] registered for a ring's thread.
+/// What `apply` registered for a ring's thread.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IoWorkerInfo {
     /// The CPUs the workers are pinned to (`None`: not pinned).

@@ -41,11 +41,22 @@ impl Ledger {
             self.charge(bytes);
             return true;
         };
-        self.charged
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
-                c.checked_add(bytes).filter(|&t| t <= limit)
-            })
-            .is_ok()
+        let mut c = self.charged.load(Ordering::Acquire);
+        loop {
+            match c.checked_add(bytes) {
+                Some(t) if t <= limit => {}
+                _ => return false,
+            }
+            match self.charged.compare_exchange_weak(
+                c,
+                c + bytes,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => c = now,
+            }
+        }
     }
 
     /// Undoes a charge.

@@ -19,11 +19,11 @@ pub(crate) mod resize;
 mod setup;
 mod sizing;
 
-pub(crate) use adaptive::{Resizer, Signals};
 pub use adaptive::{ResizeReason, Resizing, RingResize, DEFAULT_QUIET, DEFAULT_START, HISTORY};
+pub(crate) use adaptive::{Resizer, Signals};
 pub use config::{RingConfig, SetupFn};
-pub use resize::{ResizeCall, ResizeFn};
 pub use flags::SetupFlags;
 pub use io_workers::{IoWorkerInfo, IoWorkers};
+pub use resize::{ResizeCall, ResizeFn};
 pub use setup::{create_ring, kernel_release, setup_ring, RingInfo, SetupAttempt};
 pub use sizing::{RingSize, MAX_CQ_ENTRIES, MAX_SQ_ENTRIES};

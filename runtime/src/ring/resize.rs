@@ -140,11 +140,7 @@ pub type ResizeFn = Arc<dyn Fn(ResizeCall<'_>) -> io::Result<()> + Send + Sync>;
 /// unchanged and `ring` stays valid. Panics if the kernel resized the ring
 /// but it could not be mapped (the process is out of address space): the
 /// old mapping is stale then, and going on would lose every completion.
-pub(crate) fn resize(
-    ring: &IoUring,
-    to: RingSize,
-    call: Option<&ResizeFn>,
-) -> io::Result<IoUring> {
+pub(crate) fn resize(ring: &IoUring, to: RingSize, call: Option<&ResizeFn>) -> io::Result<IoUring> {
     let from = RingSize {
         sq: ring.params().sq_entries(),
         cq: ring.params().cq_entries(),

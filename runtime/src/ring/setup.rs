@@ -163,8 +163,7 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
                     sq: ring.params().sq_entries(),
                     cq: ring.params().cq_entries(),
                 };
-                let memlock_bytes =
-                    granted.memlock_bytes(flags.contains(SetupFlags::NO_SQARRAY));
+                let memlock_bytes = granted.memlock_bytes(flags.contains(SetupFlags::NO_SQARRAY));
                 let resizing = if !config.adaptive {
                     Resizing::Off
                 } else if !flags.contains(SetupFlags::DEFER_TASKRUN) {
