@@ -508,6 +508,22 @@ fn child_main() {
                             sample();
                             coring::time::sleep(Duration::from_millis(1)).await;
                         }
+                        // The busy core's published counters, read here.
+                        let t = Instant::now();
+                        let mut other = coring::runtime::core_stats(0).unwrap();
+                        while other.ring_cq != WANT.cq as u64
+                            && t.elapsed() < Duration::from_secs(2)
+                        {
+                            coring::time::sleep(Duration::from_millis(5)).await;
+                            other = coring::runtime::core_stats(0).unwrap();
+                        }
+                        println!(
+                            "CORESTATS0 {} {} {} {}",
+                            other.ring_sq,
+                            other.ring_cq,
+                            other.ring_grows,
+                            other.ring_grows_skipped
+                        );
                     }
                     let info = coring::runtime::ring_info();
                     let s = coring::runtime::stats().driver;
@@ -637,6 +653,18 @@ fn busy_core_grows_past_an_even_split_of_a_real_memlock_limit() {
         "busy core did not grow past an even split:\n{text}"
     );
     assert_eq!(busy, WANT, "{text}");
+    // The busy core's counters as `core_stats(0)` showed them to the idle
+    // core.
+    let cs: Vec<u64> = text
+        .lines()
+        .find_map(|l| l.split("CORESTATS0 ").nth(1))
+        .unwrap_or_else(|| panic!("no core_stats line:\n{text}"))
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    assert_eq!((cs[0], cs[1]), (WANT.sq as u64, WANT.cq as u64), "{text}");
+    assert_eq!(cs[2], cores[0][3].parse::<u64>().unwrap(), "{text}");
+    assert!(cs[2] >= 6, "{text}");
     assert_eq!(idle, RingSize { sq: 256, cq: 1024 }, "{text}");
     assert!(peak <= LIMIT, "memlock charged {peak} > {LIMIT}:\n{text}");
     assert!(

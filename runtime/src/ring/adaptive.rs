@@ -426,6 +426,25 @@ mod tests {
     }
 
     #[test]
+    fn defaults_take_the_largest_ring_home_within_ten_seconds_of_idle() {
+        let t0 = Instant::now();
+        let big = RingSize {
+            sq: 4096,
+            cq: 65536,
+        };
+        let mut r = Resizer::new(true, true, DEFAULT_START, big, DEFAULT_QUIET, t0);
+        r.resized(big, ResizeReason::Forced, t0);
+        let mut t = t0;
+        while r.current() != DEFAULT_START {
+            if let Some((to, why)) = r.observe(Signals::default(), 65536, || t) {
+                r.resized(to, why, t);
+            }
+            t += Duration::from_millis(10);
+            assert!(t - t0 <= Duration::from_secs(10), "{r:?}");
+        }
+    }
+
+    #[test]
     fn skipped_grow_backs_off_and_disable_stops() {
         let t0 = Instant::now();
         let mut r = Resizer::new(true, true, HOME, MAX, DEFAULT_QUIET, t0);
