@@ -242,6 +242,40 @@ fn injected_einval_keeps_the_start_size_and_works() {
     assert_eq!(calls.load(Ordering::Relaxed), 1);
 }
 
+/// A ring set up without `DEFER_TASKRUN` (the flag fallback of a kernel
+/// older than 6.1) cannot be resized: it says so and never tries.
+#[test]
+fn ring_without_defer_taskrun_does_not_try_to_resize() {
+    use coring::runtime::ring::{setup_ring, SetupFlags};
+    let _serial = serial();
+    let (calls, f) = injected(0, 0);
+    let rt = Builder::new()
+        .entries(MAX.sq)
+        .cq_entries(MAX.cq)
+        .start_size(HOME.sq, HOME.cq)
+        .resize_fn(f)
+        .setup_fn(Arc::new(|size, flags: SetupFlags| {
+            if flags.contains(SetupFlags::DEFER_TASKRUN) {
+                Err(io::Error::from_raw_os_error(libc::EINVAL))
+            } else {
+                setup_ring(size, flags)
+            }
+        }))
+        .build()
+        .unwrap();
+    let info = rt.ring_info();
+    assert!(!info.flags.contains(SetupFlags::DEFER_TASKRUN));
+    assert_eq!(info.resizing, Resizing::Unsupported { errno: 0 });
+    assert_eq!(info.max, HOME);
+    let seen = rt.block_on(async {
+        resize_ring(MAX);
+        burst(20_000).await
+    });
+    assert!(seen.iter().all(|&n| n == 1));
+    assert_eq!(rt.ring_info().size, HOME);
+    assert_eq!(calls.load(Ordering::Relaxed), 0);
+}
+
 /// `ENOMEM` from the kernel is a skipped step, counted, and tried again.
 #[test]
 fn injected_enomem_is_a_skipped_grow() {
