@@ -28,9 +28,12 @@ fn enomem() -> io::Error {
 
 #[test]
 fn injected_enomem_falls_back_and_reports_steps() {
+    // Set-up's fallback from the size asked for: adaptive sizing would
+    // start at (256, 1024), below the injected failures.
     let rt = Builder::new()
         .entries(4096)
         .cq_entries(65536)
+        .adaptive(false)
         .setup_fn(Arc::new(|size: RingSize, flags| {
             if size.cq > 2048 {
                 Err(enomem())
@@ -223,9 +226,13 @@ fn child_main(n: u32) {
     let handles: Vec<_> = (0..n)
         .map(|i| {
             std::thread::spawn(move || {
+                // The set-up split of the budget, from the size asked
+                // for (adaptive rings start small and would all fit;
+                // tests/ring_resize.rs covers growing inside the limit).
                 let rt = Builder::new()
                     .entries(4096)
                     .cq_entries(65536)
+                    .adaptive(false)
                     .memlock_share(n)
                     .build();
                 match rt {

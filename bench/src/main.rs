@@ -45,6 +45,8 @@ fn main() {
         }
         Some("serve") => servers::main(&args[1..]),
         Some("report") => report::main(&args[1..]),
+        // The `ring` group's child under an 8 MiB memlock limit.
+        Some("ring-eight-child") => groups::ring::eight_child(&args[1..]),
         Some(_) => bench(&args),
     };
     if let Err(e) = res {

@@ -286,6 +286,34 @@ struct Goal {
 
 const GOALS: &[Goal] = &[
     Goal {
+        group: "ring",
+        text: "adaptive NOP storm within 3% of the fixed large ring",
+        pattern: "NOP storm",
+        peer: Some("fixed SQ 1024 / CQ 4096"),
+        threshold: 1.03,
+    },
+    Goal {
+        group: "ring",
+        text: "adaptive 512-connection echo within 3% of the fixed large ring",
+        pattern: "echo, 512 connections",
+        peer: Some("fixed SQ 1024 / CQ 4096"),
+        threshold: 0.97,
+    },
+    Goal {
+        group: "ring",
+        text: "adaptive ring idle holds no more locked memory than the small ring",
+        pattern: "memlock bytes once idle",
+        peer: Some("fixed SQ 64 / CQ 128"),
+        threshold: 1.0,
+    },
+    Goal {
+        group: "ring",
+        text: "a lone busy ring of 8 under 8 MiB grows to CQ 65536 (2× the set-up split)",
+        pattern: "CQ entries of a lone busy ring",
+        peer: Some("fixed, budget split at set-up"),
+        threshold: 2.0,
+    },
+    Goal {
         group: "core",
         text: "spawn + join at least as fast as monoio",
         pattern: "spawn + join",

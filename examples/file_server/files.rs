@@ -2,16 +2,13 @@
 //! target to a path under the root, and the response that carries the
 //! file (coring's `send_file`: the head and the body as one unit).
 
-use crate::http::{content_type, percent_decode, Request};
+use crate::http::{content_type, Request};
 use crate::open_cache::Opened;
 use crate::plan::{plan, BodyRange, FileFacts};
 use crate::{respond_simple, SEND_CHUNK, SEND_TIMEOUT};
 use coring::fs::SendFileMode;
 use coring::net::TcpStream;
-use std::{
-    io,
-    path::{Component, Path},
-};
+use std::io;
 
 /// Sends a file as `req` asks: whole, a range of it (206), or only the
 /// head (HEAD, 304, 416). The head goes out with the first chunk of the
@@ -60,57 +57,6 @@ pub(crate) async fn send_file(
         }
         if sent == len {
             return Ok(());
-        }
-    }
-}
-
-/// Maps a request target to a path relative to the root ("" for the root
-/// itself). A `..`, a dotfile (`.git/`, `.env`) or an undecodable target is
-/// `PermissionDenied` (403). Symlinks are checked when the file is opened
-/// (`open_beneath`: one that leads out of the root is `EXDEV`, also 403).
-pub(crate) fn request_path(target: &str) -> io::Result<String> {
-    let forbidden = || io::Error::from(io::ErrorKind::PermissionDenied);
-    let path = target.split(['?', '#']).next().unwrap_or("/");
-    let decoded = percent_decode(path).ok_or_else(forbidden)?;
-    let mut rel = String::with_capacity(decoded.len());
-    for comp in Path::new(&decoded).components() {
-        match comp {
-            Component::Normal(c) => {
-                let c = c.to_str().ok_or_else(forbidden)?;
-                if c.starts_with('.') {
-                    return Err(forbidden());
-                }
-                if !rel.is_empty() {
-                    rel.push('/');
-                }
-                rel.push_str(c);
-            }
-            Component::RootDir | Component::CurDir => {}
-            Component::ParentDir | Component::Prefix(_) => return Err(forbidden()),
-        }
-    }
-    Ok(rel)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::request_path;
-
-    #[test]
-    fn request_paths_stay_under_the_root() {
-        assert_eq!(request_path("/").unwrap(), "");
-        assert_eq!(request_path("/a/b.txt?x=1#f").unwrap(), "a/b.txt");
-        assert_eq!(request_path("//a/./b%20c").unwrap(), "a/b c");
-        for bad in [
-            "/../etc/passwd",
-            "/a/../../x",
-            "/.git/config",
-            "/a/.env",
-            "/%2e%2e/x",
-            "/%zz",
-            "/a%00b",
-        ] {
-            assert!(request_path(bad).is_err(), "{bad}");
         }
     }
 }

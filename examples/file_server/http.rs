@@ -3,7 +3,10 @@
 //! head of a file's response is planned in plan.rs.
 
 use crate::date;
-use std::path::Path;
+use std::{
+    io,
+    path::{Component, Path},
+};
 
 /// What a request head asked for.
 pub(crate) struct Request {
@@ -206,6 +209,34 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// Maps a request target to a path relative to the root ("" for the root
+/// itself). A `..`, a dotfile (`.git/`, `.env`) or an undecodable target is
+/// `PermissionDenied` (403). Symlinks are checked when the file is opened
+/// (`open_beneath`: one that leads out of the root is `EXDEV`, also 403).
+pub(crate) fn request_path(target: &str) -> io::Result<String> {
+    let forbidden = || io::Error::from(io::ErrorKind::PermissionDenied);
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let decoded = percent_decode(path).ok_or_else(forbidden)?;
+    let mut rel = String::with_capacity(decoded.len());
+    for comp in Path::new(&decoded).components() {
+        match comp {
+            Component::Normal(c) => {
+                let c = c.to_str().ok_or_else(forbidden)?;
+                if c.starts_with('.') {
+                    return Err(forbidden());
+                }
+                if !rel.is_empty() {
+                    rel.push('/');
+                }
+                rel.push_str(c);
+            }
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir | Component::Prefix(_) => return Err(forbidden()),
+        }
+    }
+    Ok(rel)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +305,23 @@ mod tests {
         assert!(date::parse_secs(date).is_some(), "{date}");
         assert!(msg.contains("\r\nConnection: close\r\n"));
         assert!(msg.ends_with("\r\n\r\n405 Method Not Allowed\n"));
+    }
+
+    #[test]
+    fn request_paths_stay_under_the_root() {
+        assert_eq!(request_path("/").unwrap(), "");
+        assert_eq!(request_path("/a/b.txt?x=1#f").unwrap(), "a/b.txt");
+        assert_eq!(request_path("//a/./b%20c").unwrap(), "a/b c");
+        for bad in [
+            "/../etc/passwd",
+            "/a/../../x",
+            "/.git/config",
+            "/a/.env",
+            "/%2e%2e/x",
+            "/%zz",
+            "/a%00b",
+        ] {
+            assert!(request_path(bad).is_err(), "{bad}");
+        }
     }
 }

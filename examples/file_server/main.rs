@@ -44,10 +44,10 @@ use coring::fs::SendFileMode;
 use coring::io::OwnedWrite;
 use coring::net::{TcpListener, TcpStream};
 use coring::runtime::{shutdown_handle, Builder, Cores, Draining};
-use files::{request_path, send_file};
+use files::send_file;
 use futures::future::{select, Either};
 use futures::io::AsyncBufReadExt;
-use http::{parse_head, Head, Method, Request};
+use http::{parse_head, request_path, Head, Method, Request};
 use open_cache::OpenFiles;
 use std::{
     future::Future,

@@ -88,7 +88,9 @@ impl BufRing {
     }
 
     fn register() -> io::Result<BufRing> {
-        let count = count_for(coring_runtime::ring_info().size.cq);
+        // Sized for the most the ring may grow to: an adaptive ring starts
+        // small, and the buffer ring is registered once.
+        let count = count_for(coring_runtime::ring_info().max.cq);
         // SAFETY: both layouts have a non-zero size.
         let (entries, bufs) = unsafe {
             (

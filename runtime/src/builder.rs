@@ -2,7 +2,7 @@
 
 use crate::{
     launcher::{CoreInfo, Cores, LaunchOptions},
-    ring::{IoWorkers, RingConfig, SetupFlags, SetupFn},
+    ring::{IoWorkers, ResizeFn, RingConfig, SetupFlags, SetupFn},
     Runtime,
 };
 use std::{future::Future, io, sync::Arc, time::Duration};
@@ -72,6 +72,41 @@ impl Builder {
     /// Replaces the `io_uring_setup` call (fault injection in tests).
     pub fn setup_fn(&mut self, f: SetupFn) -> &mut Self {
         self.ring.setup_fn(f);
+        self
+    }
+
+    /// Adaptive ring sizing (default on, where the kernel can resize a
+    /// live ring: Linux 6.13+): the ring starts at no more than the
+    /// [start size](Builder::start_size) (default (256, 1024)), grows
+    /// toward what [`entries`](Builder::entries) /
+    /// [`cq_entries`](Builder::cq_entries) asked for while its load needs
+    /// room, within the process's memlock budget, and shrinks back after
+    /// [`resize_quiet`](Builder::resize_quiet) without pressure. Off: the
+    /// ring is set up at the size asked for and keeps it. See
+    /// [`RingConfig::adaptive`].
+    pub fn adaptive(&mut self, on: bool) -> &mut Self {
+        self.ring.adaptive(on);
+        self
+    }
+
+    /// The size an adaptive ring starts at and shrinks back to (capped at
+    /// the size asked for). Default (256, 1024).
+    pub fn start_size(&mut self, sq: u32, cq: u32) -> &mut Self {
+        self.ring.start_size(sq, cq);
+        self
+    }
+
+    /// How long an adaptive ring must go without pressure before it
+    /// shrinks a step (then a step every tenth of it). Default 5 s.
+    pub fn resize_quiet(&mut self, quiet: Duration) -> &mut Self {
+        self.ring.resize_quiet(quiet);
+        self
+    }
+
+    /// Replaces the `IORING_REGISTER_RESIZE_RINGS` call (fault injection in
+    /// tests).
+    pub fn resize_fn(&mut self, f: ResizeFn) -> &mut Self {
+        self.ring.resize_fn(f);
         self
     }
 

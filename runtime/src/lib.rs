@@ -2,7 +2,8 @@
 //! and adaptive ring sizing behind `coring`.
 //!
 //! - [`ring`]: ring set-up and sizing ([`RingConfig`](ring::RingConfig),
-//!   `ENOMEM`/`EINVAL` fallbacks, [`RingInfo`](ring::RingInfo)).
+//!   `ENOMEM`/`EINVAL` fallbacks, [`RingInfo`](ring::RingInfo)), and rings
+//!   that grow and shrink with their load inside the memlock budget.
 //! - [`op`]: the op API ([`OpCode`](op::OpCode), [`Op`](op::Op)) that the
 //!   net and fs crates build on.
 //! - [`buf`]: owned buffers ([`IoBuf`](buf::IoBuf), [`IoBufMut`](buf::IoBufMut));
@@ -49,8 +50,8 @@ pub use builder::Builder;
 pub use driver::DriverStats;
 pub use error::raw_os_error;
 pub use executor::{
-    ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now, JoinError,
-    JoinHandle, JoinSet, Runtime, RuntimeStats,
+    resize_ring, ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now,
+    JoinError, JoinHandle, JoinSet, Runtime, RuntimeStats,
 };
 /// The `io-uring` crate, re-exported for implementing [`op::OpCode`].
 pub use io_uring;

@@ -21,6 +21,7 @@
 
 mod completion;
 pub(crate) mod current;
+mod resize;
 mod ring_io;
 mod slots;
 mod state;
@@ -32,7 +33,7 @@ pub(crate) use slots::Token;
 pub use stats::DriverStats;
 pub(crate) use wake::WakeFd;
 
-use crate::ring::{memlock, RingInfo};
+use crate::ring::{memlock, ResizeFn, Resizer, Resizing, RingConfig, RingInfo, RingSize};
 use io_uring::{squeue, types, IoUring, Probe};
 use slots::{Slots, IGNORE, PARK_TIMEOUT, WAKE};
 use state::{OpPoll, Released, SlotState, StreamPoll};
@@ -93,6 +94,12 @@ pub(crate) struct Driver {
     wakers: Vec<Waker>,
     /// Orphans whose CQE arrived, completed once the borrow ends.
     orphans: Vec<(Box<dyn Orphan>, Completion)>,
+    /// When the ring grows or shrinks (adaptive sizing).
+    resizer: Resizer,
+    /// The injected resize call, if any.
+    resize_fn: Option<ResizeFn>,
+    /// When the ring was set up.
+    created: Instant,
 }
 
 /// The driver behind a `RefCell`, shared by the executor and every op.
@@ -101,7 +108,8 @@ pub(crate) struct DriverHandle {
 }
 
 impl DriverHandle {
-    pub(crate) fn new(ring: IoUring, info: RingInfo, wake: WakeFd, no_ext_arg: bool) -> Self {
+    pub(crate) fn new(ring: IoUring, info: RingInfo, wake: WakeFd, config: &RingConfig) -> Self {
+        let no_ext_arg = config.no_ext_arg;
         let mut probe = Probe::new();
         let probe = ring
             .submitter()
@@ -111,6 +119,15 @@ impl DriverHandle {
         let ext_arg = ring.params().is_feature_ext_arg() && !no_ext_arg;
         let cq_entries = ring.params().cq_entries() as usize;
         memlock::charge(info.memlock_bytes);
+        let created = Instant::now();
+        let resizer = Resizer::new(
+            info.resizing == Resizing::On,
+            !matches!(info.resizing, Resizing::Unsupported { .. }),
+            info.start,
+            info.max,
+            config.quiet,
+            created,
+        );
         let driver = Driver {
             ring: ManuallyDrop::new(ring),
             leaked: false,
@@ -130,6 +147,9 @@ impl DriverHandle {
             stats: DriverStats::default(),
             wakers: Vec::new(),
             orphans: Vec::new(),
+            resizer,
+            resize_fn: config.resize.clone(),
+            created,
         };
         DriverHandle {
             inner: RefCell::new(driver),
@@ -308,24 +328,35 @@ impl DriverHandle {
         pending || !d.ring.completion().is_empty()
     }
 
-    /// Submits pending SQEs (no wait) and reaps completions.
+    /// Submits pending SQEs (no wait) and reaps completions; then, at this
+    /// safe point, resizes the ring if its sizing policy asks for it.
     pub(crate) fn submit_and_reap(&self) {
         self.with(|d| {
             d.arm_wake();
             d.enter(0, None);
             d.reap();
+            d.consider_resize();
         })
     }
 
     /// Blocks in the kernel until a completion arrives (an op, a wake from
-    /// another thread) or `timeout` passes; then reaps.
+    /// another thread) or `timeout` passes; then reaps (and may resize). A
+    /// ring grown beyond its start size wakes up by itself in time to
+    /// shrink back.
     pub(crate) fn park(&self, timeout: Option<Duration>) {
         self.with(|d| {
             d.arm_wake();
             d.stats.parks += 1;
+            let timeout = d.resize_timeout(timeout);
             d.enter(1, timeout);
             d.reap();
+            d.consider_resize();
         })
+    }
+
+    /// Asks for a resize to `size` at the next safe point of the loop.
+    pub(crate) fn request_resize(&self, size: RingSize) {
+        self.inner.borrow_mut().resizer.force(size);
     }
 
     /// Runs `f` with the ring's submitter, for registrations.
@@ -338,6 +369,8 @@ impl DriverHandle {
         let d = self.inner.borrow();
         let mut s = d.stats;
         s.ops_in_flight = d.slots.len() as u64;
+        s.ring_sq = d.info.size.sq as u64;
+        s.ring_cq = d.info.size.cq as u64;
         s
     }
 

@@ -28,4 +28,15 @@ pub struct DriverStats {
     pub parks: u64,
     /// Wakes that came through the eventfd from another thread.
     pub remote_wakes: u64,
+    /// Times the ring grew (adaptive sizing or a forced resize).
+    pub ring_grows: u64,
+    /// Times the ring shrank.
+    pub ring_shrinks: u64,
+    /// Grows that were wanted but skipped: the memlock budget had no room,
+    /// or the kernel said `ENOMEM`.
+    pub ring_grows_skipped: u64,
+    /// The ring's SQ entries now.
+    pub ring_sq: u64,
+    /// The ring's CQ entries now.
+    pub ring_cq: u64,
 }

@@ -60,3 +60,17 @@ pub fn runtime_id() -> Option<usize> {
 pub fn ring_info() -> crate::ring::RingInfo {
     context::current("coring::runtime::ring_info").driver.info()
 }
+
+/// Asks the current runtime to resize its ring to `size` (rounded as
+/// [`RingSize::normalized`](crate::ring::RingSize::normalized)) at the
+/// next safe point of its loop — after this turn's SQEs are submitted and
+/// its completions reaped. The memlock budget still applies, and a kernel
+/// that cannot resize ignores it (see [`RingInfo::resizing`](crate::ring::RingInfo::resizing)).
+/// Adaptive sizing does this by itself; this is for tests and tools.
+///
+/// Panics outside a coring runtime.
+pub fn resize_ring(size: crate::ring::RingSize) {
+    context::current("coring::runtime::resize_ring")
+        .driver
+        .request_resize(size)
+}

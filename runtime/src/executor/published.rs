@@ -20,6 +20,16 @@ pub struct CoreStats {
     pub ring_fallbacks: u64,
     /// Times completions overflowed into the kernel's list and were flushed.
     pub overflow_waits: u64,
+    /// Times the core's ring grew.
+    pub ring_grows: u64,
+    /// Times the core's ring shrank.
+    pub ring_shrinks: u64,
+    /// Grows skipped for lack of memlock budget (or kernel `ENOMEM`).
+    pub ring_grows_skipped: u64,
+    /// The ring's SQ entries when last published.
+    pub ring_sq: u64,
+    /// The ring's CQ entries when last published.
+    pub ring_cq: u64,
 }
 
 impl From<RuntimeStats> for CoreStats {
@@ -31,6 +41,11 @@ impl From<RuntimeStats> for CoreStats {
             ops_in_flight: s.driver.ops_in_flight,
             ring_fallbacks: s.ring_fallbacks,
             overflow_waits: s.driver.overflow_waits,
+            ring_grows: s.driver.ring_grows,
+            ring_shrinks: s.driver.ring_shrinks,
+            ring_grows_skipped: s.driver.ring_grows_skipped,
+            ring_sq: s.driver.ring_sq,
+            ring_cq: s.driver.ring_cq,
         }
     }
 }
@@ -44,6 +59,11 @@ pub(crate) struct PublishedStats {
     ops_in_flight: AtomicU64,
     ring_fallbacks: AtomicU64,
     overflow_waits: AtomicU64,
+    ring_grows: AtomicU64,
+    ring_shrinks: AtomicU64,
+    ring_grows_skipped: AtomicU64,
+    ring_sq: AtomicU64,
+    ring_cq: AtomicU64,
 }
 
 impl PublishedStats {
@@ -54,6 +74,12 @@ impl PublishedStats {
         self.ops_in_flight.store(s.driver.ops_in_flight, Relaxed);
         self.ring_fallbacks.store(s.ring_fallbacks, Relaxed);
         self.overflow_waits.store(s.driver.overflow_waits, Relaxed);
+        self.ring_grows.store(s.driver.ring_grows, Relaxed);
+        self.ring_shrinks.store(s.driver.ring_shrinks, Relaxed);
+        self.ring_grows_skipped
+            .store(s.driver.ring_grows_skipped, Relaxed);
+        self.ring_sq.store(s.driver.ring_sq, Relaxed);
+        self.ring_cq.store(s.driver.ring_cq, Relaxed);
     }
 
     pub(crate) fn read(&self) -> CoreStats {
@@ -64,6 +90,11 @@ impl PublishedStats {
             ops_in_flight: self.ops_in_flight.load(Relaxed),
             ring_fallbacks: self.ring_fallbacks.load(Relaxed),
             overflow_waits: self.overflow_waits.load(Relaxed),
+            ring_grows: self.ring_grows.load(Relaxed),
+            ring_shrinks: self.ring_shrinks.load(Relaxed),
+            ring_grows_skipped: self.ring_grows_skipped.load(Relaxed),
+            ring_sq: self.ring_sq.load(Relaxed),
+            ring_cq: self.ring_cq.load(Relaxed),
         }
     }
 }

@@ -85,12 +85,7 @@ impl Runtime {
             "ring ready"
         );
         let wake = WakeFd::new()?;
-        let driver = Rc::new(DriverHandle::new(
-            ring,
-            info,
-            wake.clone(),
-            config.no_ext_arg,
-        ));
+        let driver = Rc::new(DriverHandle::new(ring, info, wake.clone(), config));
         let ctx = Rc::new(Context {
             id,
             driver,
@@ -174,8 +169,9 @@ impl Runtime {
         task::spawn_in(&self.ctx, future)
     }
 
-    /// What the ring was set up with: sizes, flags, kernel features, and
-    /// every fallback step taken.
+    /// The ring: its current size (adaptive rings grow and shrink), what
+    /// it was set up with (flags, kernel features, every fallback step),
+    /// and its latest resizes.
     pub fn ring_info(&self) -> RingInfo {
         self.ctx.driver.info()
     }

@@ -2,9 +2,9 @@
 //! floor below which coring will not go, the setup flags wanted, and how
 //! the memlock budget is shared between rings that start together.
 
-use super::{IoWorkers, RingSize, SetupFlags};
+use super::{adaptive, IoWorkers, ResizeFn, RingSize, SetupFlags};
 use io_uring::IoUring;
-use std::{fmt, io, sync::Arc};
+use std::{fmt, io, sync::Arc, time::Duration};
 
 /// The function that creates a ring of a given size with given flags.
 /// The default is [`super::setup_ring`]; tests swap in their own (e.g. one
@@ -22,6 +22,10 @@ pub struct RingConfig {
     pub(crate) setup: Option<SetupFn>,
     pub(crate) no_ext_arg: bool,
     pub(crate) io_workers: IoWorkers,
+    pub(crate) adaptive: bool,
+    pub(crate) start: RingSize,
+    pub(crate) quiet: Duration,
+    pub(crate) resize: Option<ResizeFn>,
 }
 
 impl Default for RingConfig {
@@ -34,6 +38,10 @@ impl Default for RingConfig {
             setup: None,
             no_ext_arg: false,
             io_workers: IoWorkers::default(),
+            adaptive: true,
+            start: adaptive::DEFAULT_START,
+            quiet: adaptive::DEFAULT_QUIET,
+            resize: None,
         }
     }
 }
@@ -103,16 +111,69 @@ impl RingConfig {
         self
     }
 
-    /// The size wanted, after rounding.
+    /// Adaptive sizing (default on): the ring starts at no more than the
+    /// [start size](Self::start_size), grows by powers of two toward the
+    /// size asked for ([`entries`](Self::entries),
+    /// [`cq_entries`](Self::cq_entries)) while its load needs room, and
+    /// shrinks back after a [quiet period](Self::resize_quiet). Needs
+    /// Linux 6.13 and `DEFER_TASKRUN`; elsewhere the ring keeps its start
+    /// size. Off: the ring is set up at the size asked for and keeps it.
+    pub fn adaptive(&mut self, on: bool) -> &mut Self {
+        self.adaptive = on;
+        self
+    }
+
+    /// The size an adaptive ring starts at (and shrinks back to), capped at
+    /// the size asked for. Default (256, 1024).
+    pub fn start_size(&mut self, sq: u32, cq: u32) -> &mut Self {
+        self.start = RingSize::normalized(sq, cq);
+        self
+    }
+
+    /// How long an adaptive ring must see no pressure before it shrinks a
+    /// step (then one more step every tenth of it). Default 5 s.
+    pub fn resize_quiet(&mut self, quiet: Duration) -> &mut Self {
+        self.quiet = quiet;
+        self
+    }
+
+    /// Replace the function that calls `IORING_REGISTER_RESIZE_RINGS`
+    /// (fault injection; see [`ResizeFn`]).
+    pub fn resize_fn(&mut self, f: ResizeFn) -> &mut Self {
+        self.resize = Some(f);
+        self
+    }
+
+    /// The size wanted, after rounding (with adaptive sizing: the most the
+    /// ring grows to).
     pub fn wanted(&self) -> RingSize {
         self.want
     }
 
-    /// The floor, after rounding and never above the wanted size.
+    /// Whether adaptive sizing is asked for.
+    pub fn is_adaptive(&self) -> bool {
+        self.adaptive
+    }
+
+    /// The size set-up aims for before any fallback: the wanted size, or
+    /// with adaptive sizing the start size (never above the wanted one).
+    pub fn initial_size(&self) -> RingSize {
+        if !self.adaptive {
+            return self.want;
+        }
+        RingSize::normalized(
+            self.start.sq.min(self.want.sq),
+            self.start.cq.min(self.want.cq),
+        )
+    }
+
+    /// The floor, after rounding and never above the size set-up starts
+    /// at ([`initial_size`](Self::initial_size)).
     pub fn floor_size(&self) -> RingSize {
+        let top = self.initial_size();
         RingSize {
-            sq: self.floor.sq.min(self.want.sq),
-            cq: self.floor.cq.min(self.want.cq),
+            sq: self.floor.sq.min(top.sq),
+            cq: self.floor.cq.min(top.cq),
         }
     }
 }
@@ -126,6 +187,10 @@ impl fmt::Debug for RingConfig {
             .field("memlock_share", &self.memlock_share)
             .field("io_workers", &self.io_workers)
             .field("setup_fn", &self.setup.as_ref().map(|_| "custom"))
+            .field("adaptive", &self.adaptive)
+            .field("start", &self.start)
+            .field("quiet", &self.quiet)
+            .field("resize_fn", &self.resize.as_ref().map(|_| "custom"))
             .finish()
     }
 }

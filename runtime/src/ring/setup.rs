@@ -1,7 +1,9 @@
 //! Creating a ring under a [`RingConfig`]: budget, `ENOMEM` size fallback,
 //! `EINVAL` flag fallback, and the [`RingInfo`] report of what was granted.
 
-use super::{io_workers, memlock, IoWorkerInfo, RingConfig, RingSize, SetupFlags};
+use super::{
+    io_workers, memlock, IoWorkerInfo, Resizing, RingConfig, RingResize, RingSize, SetupFlags,
+};
 use io_uring::IoUring;
 use std::{fmt, io, time::Duration};
 
@@ -30,13 +32,29 @@ impl fmt::Display for SetupAttempt {
     }
 }
 
-/// What a ring was set up with, and how it got there.
+/// What a ring was set up with, how it got there, and how it was resized
+/// since.
 #[derive(Debug, Clone)]
 pub struct RingInfo {
-    /// The size granted (the kernel's reported SQ and CQ entries).
+    /// The ring's size now (the kernel's reported SQ and CQ entries; with
+    /// adaptive sizing it changes as the ring grows and shrinks).
     pub size: RingSize,
-    /// The size asked for.
+    /// The size asked for (with adaptive sizing: the most it grows to).
     pub wanted: RingSize,
+    /// The size set-up aimed for before any fallback: `wanted`, or with
+    /// adaptive sizing the start size.
+    pub initial: RingSize,
+    /// The size granted at set-up; an adaptive ring never shrinks below it.
+    pub start: RingSize,
+    /// The most the ring may grow to (`start` when it does not resize).
+    pub max: RingSize,
+    /// Whether the ring resizes itself, and if not, why.
+    pub resizing: Resizing,
+    /// The latest resizes, oldest first (at most
+    /// [`HISTORY`](super::HISTORY); `resize_count` counts all).
+    pub resizes: Vec<RingResize>,
+    /// Resizes since set-up.
+    pub resize_count: u64,
     /// The setup flags granted.
     pub flags: SetupFlags,
     /// Names of the `IORING_FEAT_*` bits the kernel reported.
@@ -45,8 +63,10 @@ pub struct RingInfo {
     pub attempts: Vec<SetupAttempt>,
     /// The memlock bytes this ring's share allowed, if memlock applies.
     pub memlock_budget: Option<u64>,
-    /// Estimated memlock bytes charged for the granted size.
+    /// Estimated memlock bytes charged for the current size.
     pub memlock_bytes: u64,
+    /// Memlock bytes charged when the ring was set up.
+    pub start_memlock_bytes: u64,
     /// The io-wq worker pinning and limits registered for the creating
     /// thread.
     pub io_workers: IoWorkerInfo,
@@ -58,9 +78,10 @@ impl RingInfo {
         self.attempts.len().saturating_sub(1) as u64
     }
 
-    /// Whether anything other than the wanted size and flags was granted.
+    /// Whether set-up granted anything other than the size it aimed for
+    /// (`initial`) and the flags asked for.
     pub fn fell_back(&self) -> bool {
-        self.attempts.len() > 1 || self.size != self.wanted
+        self.attempts.len() > 1 || self.start != self.initial
     }
 }
 
@@ -97,15 +118,16 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
     let floor = config.floor_size();
     let no_sqarray = config.flags.contains(SetupFlags::NO_SQARRAY);
     let budget = memlock::available().map(|left| left / config.memlock_share as u64);
-    let mut size = config.want;
+    let initial = config.initial_size();
+    let mut size = initial;
     if let Some(budget) = budget {
         // Start at the largest size the budget allows; if not even the floor
         // fits, still try the floor: the estimate may be pessimistic.
         size = size.fit_budget(floor, budget, no_sqarray).unwrap_or(floor);
-        if size != config.want {
+        if size != initial {
             tracing::warn!(
-                wanted_sq = config.want.sq,
-                wanted_cq = config.want.cq,
+                wanted_sq = initial.sq,
+                wanted_cq = initial.cq,
                 sq = size.sq,
                 cq = size.cq,
                 budget,
@@ -141,14 +163,37 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
                     sq: ring.params().sq_entries(),
                     cq: ring.params().cq_entries(),
                 };
+                let memlock_bytes = granted.memlock_bytes(flags.contains(SetupFlags::NO_SQARRAY));
+                let resizing = if !config.adaptive {
+                    Resizing::Off
+                } else if !flags.contains(SetupFlags::DEFER_TASKRUN) {
+                    // The kernel resizes only DEFER_TASKRUN rings.
+                    Resizing::Unsupported { errno: 0 }
+                } else {
+                    Resizing::On
+                };
+                let max = match resizing {
+                    Resizing::On => RingSize {
+                        sq: config.want.sq.max(granted.sq),
+                        cq: config.want.cq.max(granted.cq),
+                    },
+                    _ => granted,
+                };
                 let info = RingInfo {
                     size: granted,
                     wanted: config.want,
+                    initial,
+                    start: granted,
+                    max,
+                    resizing,
+                    resizes: Vec::new(),
+                    resize_count: 0,
                     flags,
                     features: features(ring.params()),
                     attempts,
                     memlock_budget: budget,
-                    memlock_bytes: granted.memlock_bytes(flags.contains(SetupFlags::NO_SQARRAY)),
+                    memlock_bytes,
+                    start_memlock_bytes: memlock_bytes,
                     io_workers: io_workers::apply(&ring, &config.io_workers),
                 };
                 report(&info);
@@ -199,8 +244,8 @@ fn report(info: &RingInfo) {
         tracing::warn!(
             sq = info.size.sq,
             cq = info.size.cq,
-            wanted_sq = info.wanted.sq,
-            wanted_cq = info.wanted.cq,
+            wanted_sq = info.initial.sq,
+            wanted_cq = info.initial.cq,
             flags = %info.flags,
             attempts = %list(&info.attempts),
             "io_uring ring set up after fallback"
@@ -244,8 +289,8 @@ fn out_of_memory(config: &RingConfig, attempts: &[SetupAttempt], budget: Option<
              (SQ {}, CQ {}) failed. Tried: {}. {memlock}. Fix: raise `ulimit -l` (systemd: \
              LimitMEMLOCK=), raise the memory cgroup limit, or run fewer cores / ask for smaller \
              `entries`.",
-            config.want.sq,
-            config.want.cq,
+            config.initial_size().sq,
+            config.initial_size().cq,
             config.floor_size().sq,
             config.floor_size().cq,
             list(attempts)
