@@ -1,5 +1,6 @@
 //! [`serve`], [`Server`] (every core, through the launcher) and
-//! [`serve_on`]/[`Serve`] (one core's accept loop).
+//! [`serve_on`]/[`Serve`] (one core's accept loop); HTTPS with
+//! [`ConnConfig::tls`] (feature `tls`).
 
 use super::{Executor, Timer};
 use crate::net::{TcpListener, TcpStream};
@@ -43,7 +44,17 @@ pub struct ConnConfig {
     nodelay: bool,
     http2_keep_alive_interval: Option<Duration>,
     http2_max_concurrent_streams: Option<u32>,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
+
+/// What a connection's TLS handshake needs: an acceptor (feature `tls`),
+/// or nothing that can exist.
+#[cfg(feature = "tls")]
+type Acceptor = futures_rustls::TlsAcceptor;
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+enum Acceptor {}
 
 impl Default for ConnConfig {
     fn default() -> Self {
@@ -54,6 +65,8 @@ impl Default for ConnConfig {
             nodelay: true,
             http2_keep_alive_interval: None,
             http2_max_concurrent_streams: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -103,6 +116,43 @@ impl ConnConfig {
     pub fn http2_max_concurrent_streams(&mut self, max: u32) -> &mut Self {
         self.http2_max_concurrent_streams = Some(max);
         self
+    }
+
+    /// Serves HTTPS with `config`: every accepted connection first
+    /// completes a TLS handshake (within the header-read timeout, or 30 s
+    /// when that is off), then speaks HTTP/2 or HTTP/1.1 as ALPN chose. A
+    /// `config` without ALPN protocols gets `h2` and `http/1.1` (or just
+    /// the one [`http1_only`](ConnConfig::http1_only)/
+    /// [`http2_only`](ConnConfig::http2_only) allows).
+    #[cfg(feature = "tls")]
+    pub fn tls(&mut self, config: Arc<rustls::ServerConfig>) -> &mut Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The TLS acceptor for this configuration, if it serves HTTPS.
+    fn acceptor(&self) -> Option<Acceptor> {
+        #[cfg(feature = "tls")]
+        if let Some(config) = &self.tls {
+            let mut config = config.clone();
+            if config.alpn_protocols.is_empty() {
+                let alpn: &[&[u8]] = match self.protocol {
+                    Protocol::Auto => &[b"h2", b"http/1.1"],
+                    Protocol::Http1 => &[b"http/1.1"],
+                    Protocol::Http2 => &[b"h2"],
+                };
+                Arc::make_mut(&mut config).alpn_protocols =
+                    alpn.iter().map(|p| p.to_vec()).collect();
+            }
+            return Some(futures_rustls::TlsAcceptor::from(config));
+        }
+        None
+    }
+
+    /// How long a TLS handshake may take.
+    #[cfg(feature = "tls")]
+    fn handshake_timeout(&self) -> Duration {
+        self.header_read_timeout.unwrap_or(Duration::from_secs(30))
     }
 
     fn builder(&self) -> auto::Builder<Executor> {
@@ -245,6 +295,7 @@ where
         signal,
     } = serve;
     let builder = Rc::new(config.builder());
+    let acceptor = config.acceptor();
     let stop = stop_signal(signal);
     loop {
         let accepted = match select(pin!(listener.accept()), stop.clone()).await {
@@ -254,14 +305,20 @@ where
         };
         match accepted {
             Ok((stream, peer)) => {
-                spawn_connection(
-                    stream,
+                let conn = Connection {
                     peer,
-                    builder.clone(),
-                    service.clone(),
-                    stop.clone(),
-                    config.nodelay,
-                );
+                    builder: builder.clone(),
+                    stop: stop.clone(),
+                    acceptor: acceptor.clone(),
+                    #[cfg(feature = "tls")]
+                    handshake_timeout: config.handshake_timeout(),
+                };
+                if config.nodelay {
+                    if let Err(e) = stream.set_nodelay(true) {
+                        tracing::debug!("TCP_NODELAY on {peer}: {e}");
+                    }
+                }
+                drop(crate::spawn(conn.serve(stream, service.clone())));
             }
             Err(e) => {
                 // Out of fds, or the peer left before the accept: the
@@ -273,39 +330,66 @@ where
     }
 }
 
-fn spawn_connection<S, B>(
-    stream: TcpStream,
+/// One accepted connection's serving state.
+struct Connection {
     peer: SocketAddr,
     builder: Rc<auto::Builder<Executor>>,
-    service: S,
     stop: Shared<LocalBoxFuture<'static, ()>>,
-    nodelay: bool,
-) where
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + 'static,
-    S::Future: 'static,
-    S::Error: Into<BoxError>,
-    B: Body + 'static,
-    B::Error: Into<BoxError>,
-{
-    if nodelay {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY on {peer}: {e}");
+    acceptor: Option<Acceptor>,
+    #[cfg(feature = "tls")]
+    handshake_timeout: Duration,
+}
+
+impl Connection {
+    /// Serves the connection (after the TLS handshake, if any) until it
+    /// ends or, once shutdown begins, its requests in flight are done.
+    async fn serve<S, B>(self, stream: TcpStream, service: S)
+    where
+        S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + 'static,
+        S::Future: 'static,
+        S::Error: Into<BoxError>,
+        B: Body + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let peer = self.peer;
+        let res = match &self.acceptor {
+            None => self.drive(stream, service).await,
+            #[cfg(feature = "tls")]
+            Some(acceptor) => {
+                let handshake = acceptor.accept(stream);
+                match crate::time::timeout(self.handshake_timeout, handshake).await {
+                    Ok(Ok(tls)) => self.drive(super::FuturesIo(tls), service).await,
+                    Ok(Err(e)) => Err(format!("TLS handshake: {e}").into()),
+                    Err(_) => Err("TLS handshake timed out".into()),
+                }
+            }
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
+        };
+        if let Err(e) = res {
+            tracing::debug!("connection from {peer}: {e}");
         }
     }
-    drop(crate::spawn(async move {
-        let mut conn = pin!(builder.serve_connection(stream, service));
-        let res = match select(conn.as_mut(), stop).await {
+
+    async fn drive<I, S, B>(&self, io: I, service: S) -> Result<(), BoxError>
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+        S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + 'static,
+        S::Future: 'static,
+        S::Error: Into<BoxError>,
+        B: Body + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let mut conn = pin!(self.builder.serve_connection(io, service));
+        match select(conn.as_mut(), self.stop.clone()).await {
             Either::Left((res, _)) => res,
             Either::Right(((), _)) => {
                 // Finish what is in flight, take nothing new.
                 conn.as_mut().graceful_shutdown();
                 conn.await
             }
-        };
-        if let Err(e) = res {
-            tracing::debug!("connection from {peer}: {e}");
         }
-    }));
+    }
 }
 
 /// A hyper server on every core: one `SO_REUSEPORT` listener per core
