@@ -19,6 +19,28 @@ async fn test_attribute_passes_ring_sizes() {
     assert_eq!(info.size, info.wanted);
 }
 
+#[coring::test(
+    entries = 2048,
+    cq_entries = 8192,
+    start_entries = 128,
+    start_cq_entries = 512
+)]
+async fn test_attribute_passes_start_sizes() {
+    use coring::runtime::ring::{Resizing, RingSize};
+    let info = coring::runtime::ring_info();
+    assert_eq!(info.start, RingSize { sq: 128, cq: 512 });
+    assert_eq!(info.max, RingSize { sq: 2048, cq: 8192 });
+    assert_eq!(info.resizing, Resizing::On);
+}
+
+#[coring::test(entries = 2048, cq_entries = 8192, adaptive = false)]
+async fn test_attribute_turns_adaptive_sizing_off() {
+    use coring::runtime::ring::{Resizing, RingSize};
+    let info = coring::runtime::ring_info();
+    assert_eq!(info.resizing, Resizing::Off);
+    assert_eq!(info.size, RingSize { sq: 2048, cq: 8192 });
+}
+
 #[coring::test]
 async fn test_attribute_can_return_result() -> std::io::Result<()> {
     coring::runtime::op::Op::new(coring::runtime::op::Nop).await

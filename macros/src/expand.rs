@@ -191,6 +191,22 @@ fn generate(kind: Kind, options: Options, func: ItemFn) -> TokenStream {
         lit.set_span(n.span);
         quote_spanned!(n.span=> .cq_entries(#lit))
     });
+    // `start_size(sq, cq)`: one of the two alone keeps the other's default
+    // start (SQ 256, CQ 1024).
+    let start = match (&options.start_entries, &options.start_cq_entries) {
+        (None, None) => None,
+        (sq, cq) => {
+            let span = sq.as_ref().or(cq.as_ref()).map(|s| s.span).unwrap();
+            let sq = Literal::u32_unsuffixed(sq.as_ref().map_or(256, |s| s.value));
+            let cq = Literal::u32_unsuffixed(cq.as_ref().map_or(1024, |s| s.value));
+            Some(quote_spanned!(span=> .start_size(#sq, #cq)))
+        }
+    };
+    let adaptive = options.adaptive.map(|b| {
+        let v = b.value;
+        quote_spanned!(b.span=> .adaptive(#v))
+    });
+    let entries = quote!(#entries #start #adaptive);
 
     // The body keeps its own tokens and braces, so errors inside it point at
     // the user's code. The runtime expression is the fn's tail, so a body
@@ -319,6 +335,22 @@ mod tests {
 
     fn squash(s: &str) -> String {
         s.split_whitespace().collect()
+    }
+
+    #[test]
+    fn ring_sizing_options_reach_the_builder() {
+        let out = squash(&expand_str(
+            Kind::Main,
+            "entries = 4096, start_cq_entries = 512, adaptive = false",
+            "async fn main() {}",
+        ));
+        assert!(out.contains(&squash(".entries(4096)")), "{out}");
+        assert!(out.contains(&squash(".start_size(256, 512)")), "{out}");
+        assert!(out.contains(&squash(".adaptive(false)")), "{out}");
+        let e = errors(Kind::Main, "adaptive = 1", "async fn main() {}");
+        assert_eq!(e, ["`adaptive` expects `true` or `false`"]);
+        let e = errors(Kind::Main, "start_entries = 0", "async fn main() {}");
+        assert_eq!(e, ["`start_entries` must be greater than zero"]);
     }
 
     #[test]
@@ -477,7 +509,7 @@ mod tests {
         assert_eq!(
             errors(Kind::Main, "bogus = 1", "fn main() {}"),
             [
-                "unknown option `bogus`; the valid options are `entries`, `cq_entries`, `cores`, `crate`",
+                "unknown option `bogus`; the valid options are `entries`, `cq_entries`, `start_entries`, `start_cq_entries`, `adaptive`, `cores`, `crate`",
                 "the `async` keyword is missing from the function declaration",
             ]
         );

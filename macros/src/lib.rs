@@ -13,6 +13,8 @@
 //! |---|---|---|
 //! | `entries` | integer literal > 0 | `Builder::entries` (submission queue size) |
 //! | `cq_entries` | integer literal > 0 | `Builder::cq_entries` (completion queue size) |
+//! | `start_entries`, `start_cq_entries` | integer literal > 0 | `Builder::start_size` (the size an adaptive ring starts at; a missing one keeps its default, SQ 256 / CQ 1024) |
+//! | `adaptive` | `true` or `false` | `Builder::adaptive` (rings grow and shrink with load; default on) |
 //! | `cores` | `"all"` or `"N"` | run the body once per core, one pinned thread and ring each (`Builder::cores(..).run(..)`); SIGINT/SIGTERM shut all cores down — the first drains, the second stops at once, see `ShutdownHandle` — (under `#[coring::test]` signals are left alone); the function must return `()` or `Result<(), E>` with `E: From<io::Error> + Send` |
 //! | `crate` | string path | the module exposing `Builder`, default `::coring::runtime` |
 #![deny(missing_docs)]

@@ -13,7 +13,15 @@ use syn::{
 };
 
 /// The option names, in the order the "unknown option" error lists them.
-pub(crate) const KEYS: &[&str] = &["entries", "cq_entries", "cores", "crate"];
+pub(crate) const KEYS: &[&str] = &[
+    "entries",
+    "cq_entries",
+    "start_entries",
+    "start_cq_entries",
+    "adaptive",
+    "cores",
+    "crate",
+];
 
 /// The parsed attribute arguments; `None` means "not given".
 #[derive(Default)]
@@ -22,6 +30,12 @@ pub(crate) struct Options {
     pub(crate) entries: Option<Spanned<u32>>,
     /// `cq_entries = N`: completion queue entries.
     pub(crate) cq_entries: Option<Spanned<u32>>,
+    /// `start_entries = N`: the submission queue an adaptive ring starts at.
+    pub(crate) start_entries: Option<Spanned<u32>>,
+    /// `start_cq_entries = N`: the completion queue it starts at.
+    pub(crate) start_cq_entries: Option<Spanned<u32>>,
+    /// `adaptive = true | false`: whether rings grow and shrink with load.
+    pub(crate) adaptive: Option<Spanned<bool>>,
     /// `cores = "all" | "N"`: how many cores to run on.
     pub(crate) cores: Option<Spanned<Cores>>,
     /// `crate = "path"`: the module exposing `Builder`.
@@ -92,6 +106,24 @@ impl Parse for Options {
                     }
                     options.cq_entries = Some(ring_size(&name, &value)?);
                 }
+                "start_entries" => {
+                    if options.start_entries.is_some() {
+                        return Err(duplicate());
+                    }
+                    options.start_entries = Some(ring_size(&name, &value)?);
+                }
+                "start_cq_entries" => {
+                    if options.start_cq_entries.is_some() {
+                        return Err(duplicate());
+                    }
+                    options.start_cq_entries = Some(ring_size(&name, &value)?);
+                }
+                "adaptive" => {
+                    if options.adaptive.is_some() {
+                        return Err(duplicate());
+                    }
+                    options.adaptive = Some(boolean(&name, &value)?);
+                }
                 "cores" => {
                     if options.cores.is_some() {
                         return Err(duplicate());
@@ -118,8 +150,9 @@ impl Parse for Options {
 /// An example value for `key`, for error messages.
 fn example(key: &str) -> &'static str {
     match key {
-        "entries" => "256",
-        "cq_entries" => "1024",
+        "entries" | "start_entries" => "256",
+        "cq_entries" | "start_cq_entries" => "1024",
+        "adaptive" => "false",
         "cores" => "\"all\"",
         _ => "\"coring::runtime\"",
     }
@@ -163,6 +196,20 @@ fn ring_size(key: &str, value: &Expr) -> syn::Result<Spanned<u32>> {
         value: n,
         span: lit.span(),
     })
+}
+
+/// `adaptive`: `true` or `false`.
+fn boolean(key: &str, value: &Expr) -> syn::Result<Spanned<bool>> {
+    match literal(value) {
+        Some(Lit::Bool(b)) => Ok(Spanned {
+            value: b.value,
+            span: b.span,
+        }),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            format!("`{key}` expects `true` or `false`"),
+        )),
+    }
 }
 
 /// `cores`: the string `"all"` or a positive integer string.
@@ -292,7 +339,7 @@ mod tests {
     fn unknown_key_lists_the_valid_ones() {
         assert_eq!(
             error("entires = 256"),
-            "unknown option `entires`; the valid options are `entries`, `cq_entries`, `cores`, `crate`"
+            "unknown option `entires`; the valid options are `entries`, `cq_entries`, `start_entries`, `start_cq_entries`, `adaptive`, `cores`, `crate`"
         );
         assert!(error("flavor = \"current_thread\"").starts_with("unknown option `flavor`"));
     }
