@@ -88,9 +88,17 @@ impl BufRing {
     }
 
     fn register() -> io::Result<BufRing> {
-        // Sized for the most the ring may grow to: an adaptive ring starts
-        // small, and the buffer ring is registered once.
-        let count = count_for(coring_runtime::ring_info().max.cq);
+        // Sized for the most the ring may grow to (an adaptive ring starts
+        // small, and the buffer ring is registered once) — unless set-up
+        // already had to shrink the ring (memlock, a cgroup): then memory
+        // is tight and the ring will not grow far, so its size now.
+        let info = coring_runtime::ring_info();
+        let cq = if info.start == info.initial {
+            info.max.cq
+        } else {
+            info.size.cq
+        };
+        let count = count_for(cq);
         // SAFETY: both layouts have a non-zero size.
         let (entries, bufs) = unsafe {
             (
