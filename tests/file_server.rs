@@ -252,3 +252,25 @@ fn open_file_cache_follows_changes() {
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(body(&s).0, 404, "deleted file after the entry expired");
 }
+
+/// The open-file cache keeps to a quarter of the fd limit: with
+/// `RLIMIT_NOFILE` at 128, serving 200 different files on one connection
+/// leaves fds to open the next file and to accept the next connection
+/// (a cache of up to 1024 files would have taken them all: 503s).
+#[test]
+fn open_file_cache_leaves_fds_for_connections() {
+    let s = Server::start_with("cachefds", &["--open-cache-ms", "60000"], Some(128));
+    for i in 0..200 {
+        std::fs::write(s.root.join(format!("f{i}.txt")), format!("file {i}")).unwrap();
+    }
+    let mut c = BufReader::new(s.connect());
+    for i in 0..200 {
+        let req = format!("GET /f{i}.txt HTTP/1.1\r\n\r\n");
+        c.get_mut().write_all(req.as_bytes()).unwrap();
+        let (code, _, body) = read_response(&mut c, false);
+        assert_eq!(code, 200, "file {i}");
+        assert_eq!(body, format!("file {i}").as_bytes());
+    }
+    let (code, _, body) = get(&s, "GET /hello.txt HTTP/1.1\r\n\r\n");
+    assert_eq!((code, body.as_slice()), (200, b"hello coring\n".as_slice()));
+}

@@ -22,7 +22,23 @@ use std::{
 };
 
 /// Most entries per core; past it, expired entries go first, then any.
+/// Each holds an fd, so the cache also keeps to a quarter of the process's
+/// fd limit ([`max_entries`]): with the common soft limit of 1024, a
+/// cache of 1024 files would leave no fd to accept a connection with.
 const MAX_ENTRIES: usize = 1024;
+
+/// The entry cap for this process: `MAX_ENTRIES`, or a quarter of
+/// `RLIMIT_NOFILE` if that is less (at least 16).
+fn max_entries() -> usize {
+    // SAFETY: getrlimit writes one rlimit struct, which lives on the stack.
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; `lim` is a valid, writable rlimit.
+    let soft = match unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } {
+        0 => lim.rlim_cur,
+        _ => 1024,
+    };
+    ((soft / 4) as usize).clamp(16, MAX_ENTRIES)
+}
 
 /// A file ready to serve.
 #[derive(Clone)]
@@ -40,6 +56,7 @@ struct Entry {
 pub(crate) struct OpenFiles {
     root: File,
     valid: Duration,
+    max: usize,
     entries: RefCell<HashMap<Box<str>, Entry>>,
 }
 
@@ -50,6 +67,7 @@ impl OpenFiles {
         Ok(OpenFiles {
             root,
             valid,
+            max: max_entries(),
             entries: RefCell::new(HashMap::new()),
         })
     }
@@ -94,9 +112,9 @@ impl OpenFiles {
 
     fn insert(&self, rel: &str, opened: Opened, now: Instant) {
         let mut entries = self.entries.borrow_mut();
-        if entries.len() >= MAX_ENTRIES {
+        if entries.len() >= self.max {
             entries.retain(|_, e| now.duration_since(e.at) < self.valid);
-            if entries.len() >= MAX_ENTRIES {
+            if entries.len() >= self.max {
                 if let Some(k) = entries.keys().next().cloned() {
                     entries.remove(&k);
                 }
