@@ -599,25 +599,6 @@ fn resize_child_entry() {
     }
 }
 
-fn drop_ipc_lock_and_limit_memlock(bytes: u64) -> impl FnMut() -> io::Result<()> + Send + Sync {
-    move || {
-        let rl = libc::rlimit {
-            rlim_cur: bytes,
-            rlim_max: bytes,
-        };
-        // SAFETY: setrlimit reads the struct we pass.
-        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &rl) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        const CAP_IPC_LOCK: libc::c_ulong = 14;
-        // SAFETY: prctl(PR_CAPBSET_DROP) takes a capability number only.
-        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, CAP_IPC_LOCK, 0, 0, 0) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-}
-
 /// Under a real 2 MiB `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK`, two cores
 /// each asking for (4096, 65536) (1.27 MiB: both cannot have it; an even
 /// split allows (4096, 32768)): the busy core grows to the full size, past
@@ -646,7 +627,7 @@ fn busy_core_grows_past_an_even_split_of_a_real_memlock_limit() {
     ])
     .env(CHILD_ENV, "1");
     // SAFETY: the closure only makes async-signal-safe syscalls.
-    unsafe { cmd.pre_exec(drop_ipc_lock_and_limit_memlock(LIMIT)) };
+    unsafe { cmd.pre_exec(common::drop_ipc_lock_and_limit_memlock(LIMIT)) };
     let out = cmd.output().expect("spawn child");
     let text = format!(
         "{}\n{}",

@@ -309,25 +309,6 @@ fn run_child(
     )
 }
 
-fn drop_ipc_lock_and_limit_memlock(bytes: u64) -> impl FnMut() -> io::Result<()> + Send + Sync {
-    move || {
-        let rl = libc::rlimit {
-            rlim_cur: bytes,
-            rlim_max: bytes,
-        };
-        // SAFETY: setrlimit reads the struct we pass.
-        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &rl) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        const CAP_IPC_LOCK: libc::c_ulong = 14;
-        // SAFETY: prctl(PR_CAPBSET_DROP) takes a capability number only.
-        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, CAP_IPC_LOCK, 0, 0, 0) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-}
-
 fn rings_in(out: &str) -> Vec<(u32, u32, usize, bool)> {
     out.lines()
         .filter_map(|l| l.strip_prefix("RING "))
@@ -349,7 +330,7 @@ fn real_memlock_limit_shrinks_four_rings() {
         eprintln!("SKIPPED real_memlock_limit_shrinks_four_rings: needs root to drop CAP_IPC_LOCK from the bounding set (CI runs as root)");
         return;
     }
-    let (out, code) = run_child(4, drop_ipc_lock_and_limit_memlock(2 * 1024 * 1024));
+    let (out, code) = run_child(4, common::drop_ipc_lock_and_limit_memlock(2 * 1024 * 1024));
     assert_eq!(code, 0, "child failed:\n{out}");
     let rings = rings_in(&out);
     assert_eq!(rings.len(), 4, "not every ring started:\n{out}");
@@ -381,7 +362,7 @@ fn real_memlock_floor_that_cannot_fit_is_a_clear_error() {
         eprintln!("SKIPPED real_memlock_floor_that_cannot_fit_is_a_clear_error: needs root to drop CAP_IPC_LOCK (CI runs as root)");
         return;
     }
-    let (out, code) = run_child(1, drop_ipc_lock_and_limit_memlock(4096));
+    let (out, code) = run_child(1, common::drop_ipc_lock_and_limit_memlock(4096));
     assert_eq!(
         code, 0,
         "child crashed instead of reporting an error:\n{out}"

@@ -17,17 +17,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 #[coring::test]
 async fn https_round_trip_through_rustls() -> io::Result<()> {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
-        .map_err(io::Error::other)?;
-    let cert_der = CertificateDer::from(cert.cert.der().to_vec());
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()));
-
-    let mut server_config = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(io::Error::other)?
-        .with_no_client_auth()
-        .with_single_cert(vec![cert_der.clone()], key_der)
-        .map_err(io::Error::other)?;
+    let (mut server_config, roots) = localhost_tls()?;
     server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = TlsAcceptor::from(Arc::new(server_config));
 
@@ -54,16 +44,7 @@ async fn https_round_trip_through_rustls() -> io::Result<()> {
         }
     });
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert_der).map_err(io::Error::other)?;
-    let client_config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(io::Error::other)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let client: Client<Full<Bytes>> = Client::builder()
-        .tls_config(Arc::new(client_config))
-        .build();
+    let client = trusting_client(roots)?;
     // "localhost" may resolve to ::1 first; the server is on 127.0.0.1.
     for (i, size) in [0usize, 100, 70_000, 1 << 20].into_iter().enumerate() {
         let req = Request::post(format!("https://localhost:{port}/tls/{i}"))
@@ -107,6 +88,16 @@ fn localhost_tls() -> io::Result<(rustls::ServerConfig, rustls::RootCertStore)> 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert_der).map_err(io::Error::other)?;
     Ok((server, roots))
+}
+
+/// coring's pooled client trusting only `roots`.
+fn trusting_client(roots: rustls::RootCertStore) -> io::Result<Client<Full<Bytes>>> {
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Client::builder().tls_config(Arc::new(config)).build())
 }
 
 /// A TLS connection to 127.0.0.1:`port` as "localhost", offering `alpn`.
@@ -177,14 +168,7 @@ async fn serve_over_tls_picks_http2_or_http1_by_alpn() -> io::Result<()> {
     assert_eq!(body, "HTTP/1.1 /one");
 
     // The pooled client over the same server (no ALPN offered: HTTP/1.1).
-    let client_config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(io::Error::other)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let client: Client<Full<Bytes>> = Client::builder()
-        .tls_config(Arc::new(client_config))
-        .build();
+    let client = trusting_client(roots)?;
     let req = Request::get(format!("https://localhost:{port}/pooled"))
         .body(Full::new(Bytes::new()))
         .unwrap();

@@ -108,3 +108,27 @@ pub async fn echo(mut conn: coring::net::TcpStream, buf_size: usize) {
         buf = b.into_inner();
     }
 }
+
+/// A `pre_exec` hook for a child process: `RLIMIT_MEMLOCK` set to
+/// `bytes` and `CAP_IPC_LOCK` dropped from the bounding set, so ring memory
+/// is charged against the limit as for an ordinary user.
+pub fn drop_ipc_lock_and_limit_memlock(
+    bytes: u64,
+) -> impl FnMut() -> std::io::Result<()> + Send + Sync {
+    move || {
+        let rl = libc::rlimit {
+            rlim_cur: bytes,
+            rlim_max: bytes,
+        };
+        // SAFETY: setrlimit reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &rl) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        const CAP_IPC_LOCK: libc::c_ulong = 14;
+        // SAFETY: prctl(PR_CAPBSET_DROP) takes a capability number only.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, CAP_IPC_LOCK, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
