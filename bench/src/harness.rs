@@ -439,3 +439,14 @@ pub fn print_measurement(m: &Measurement) {
         );
     }
 }
+
+/// A command line as recorded: the port (a word of its own, or after
+/// `127.0.0.1:`) as `$PORT`, since it changes from run to run.
+pub fn shown(line: &str, port: u16) -> String {
+    let p = port.to_string();
+    line.split(' ')
+        .map(|w| if w == p { "$PORT" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(&format!("127.0.0.1:{p}"), "127.0.0.1:$PORT")
+}

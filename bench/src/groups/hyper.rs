@@ -23,17 +23,12 @@
 //!
 //! Contenders are interleaved, every one once per configuration per round.
 
-use crate::groups::net::{field, parse_wrk, Wrk};
+use crate::groups::net::{field, run_wrk, Wrk};
 use crate::harness::{
-    cpu_seconds, ensure_tool, next_port, pinned, print_measurement, Ctx, Mode, Server,
+    cpu_seconds, ensure_tool, next_port, pinned, print_measurement, shown, Ctx, Mode, Server,
 };
 use crate::results::GroupResult;
-use std::{
-    io,
-    path::{Path, PathBuf},
-    process::Stdio,
-    time::Duration,
-};
+use std::{io, path::PathBuf, process::Stdio, time::Duration};
 
 /// The JSON body `POST /echo` sends.
 const JSON: &str = r#"{"id":1,"name":"coring","tags":["a","b","c"],"ok":true}"#;
@@ -187,11 +182,6 @@ pub fn run(ctx: &Ctx, g: &mut GroupResult) -> io::Result<()> {
     Ok(())
 }
 
-/// A command line as recorded: the port as `$PORT`.
-fn shown(line: &str, port: u16) -> String {
-    crate::groups::files::shown(line, port)
-}
-
 impl Hyper<'_> {
     fn start(
         &self,
@@ -253,11 +243,7 @@ impl Hyper<'_> {
             "http://127.0.0.1:{port}/{}",
             if post { "echo" } else { "" }
         ));
-        let pin = (cores == 1).then_some(self.ctx.load_cpu);
-        let (mut cmd, line) = pinned(pin, Path::new("wrk"), &args);
-        g.command(shown(&line, port));
-        let out = cmd.stderr(Stdio::inherit()).output()?;
-        Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
+        run_wrk(g, (cores == 1).then_some(self.ctx.load_cpu), &args, port)
     }
 
     fn saturate(

@@ -16,7 +16,9 @@
 //! Servers are interleaved: every round runs coring, monoio, tokio in turn
 //! for every configuration.
 
-use crate::harness::{cpu_seconds, ensure_tool, next_port, pinned, print_measurement, Ctx, Server};
+use crate::harness::{
+    cpu_seconds, ensure_tool, next_port, pinned, print_measurement, shown, Ctx, Server,
+};
 use crate::results::GroupResult;
 use std::{io, path::PathBuf, process::Stdio, time::Duration};
 
@@ -133,9 +135,18 @@ pub(crate) fn field(line: &str, key: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// The command as recorded: the port is a placeholder (it changes per run).
-fn shown(cmd: &str, port: u16) -> String {
-    cmd.replace(&port.to_string(), "$PORT")
+/// Runs `wrk` with `args` (pinned to `pin` if given), records the command
+/// and parses its report.
+pub(crate) fn run_wrk(
+    g: &mut GroupResult,
+    pin: Option<usize>,
+    args: &[String],
+    port: u16,
+) -> io::Result<Wrk> {
+    let (mut cmd, line) = pinned(pin, std::path::Path::new("wrk"), args);
+    g.command(shown(&line, port));
+    let out = cmd.stderr(Stdio::inherit()).output()?;
+    Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
 }
 
 impl Net<'_> {

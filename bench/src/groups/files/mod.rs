@@ -23,7 +23,6 @@ mod runs;
 
 use crate::harness::{ensure_tool, print_measurement, Ctx, Mode};
 use crate::results::GroupResult;
-pub(crate) use runs::shown;
 use runs::Files;
 use std::{
     io::{self, Write},
@@ -236,8 +235,8 @@ fn write_files(root: &Path, used: &[usize]) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::runs::shown;
     use super::*;
+    use crate::harness::shown;
 
     #[test]
     fn ports_are_hidden_in_recorded_commands() {

@@ -3,8 +3,8 @@
 
 use super::{Peer, Plan, FILES, M64, M64_EXTRA};
 use crate::groups::idle::nginx_worker;
-use crate::groups::net::{field, parse_wrk, Wrk};
-use crate::harness::{cpu_seconds, next_port, pinned, Ctx, Server};
+use crate::groups::net::{field, run_wrk, Wrk};
+use crate::harness::{cpu_seconds, next_port, pinned, shown, Ctx, Server};
 use crate::results::GroupResult;
 use std::{
     io,
@@ -27,16 +27,6 @@ pub(super) struct Files<'a> {
     pub coring: PathBuf,
     pub client: PathBuf,
     pub exe: PathBuf,
-}
-
-/// A command line as recorded: the port (a word of its own) as `$PORT`.
-pub(crate) fn shown(line: &str, port: u16) -> String {
-    let p = port.to_string();
-    line.split(' ')
-        .map(|w| if w == p { "$PORT" } else { w })
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace(&format!("127.0.0.1:{p}"), "127.0.0.1:$PORT")
 }
 
 impl Files<'_> {
@@ -165,11 +155,7 @@ impl Files<'_> {
             args.extend(["--timeout".into(), "30s".into()]);
         }
         args.push(format!("http://127.0.0.1:{port}/{}", FILES[file].1));
-        let pin = (threads == 1).then_some(self.ctx.load_cpu);
-        let (mut cmd, line) = pinned(pin, Path::new("wrk"), &args);
-        g.command(shown(&line, port));
-        let out = cmd.stderr(Stdio::inherit()).output()?;
-        Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
+        run_wrk(g, (threads == 1).then_some(self.ctx.load_cpu), &args, port)
     }
 
     fn saturate(
