@@ -3,8 +3,11 @@
 //! Nagle stall), the fd is not duplicated, and data in the page cache
 //! never makes a trip through an io-wq worker thread.
 //!
-//! How ([`SendFileMode::Auto`] picks by body size, from the `files`
-//! benchmark group's measurements against nginx on this machine; see
+//! How ([`SendFileMode::Auto`] picks by body size). The split comes from
+//! same-day spot checks of 2026-12-02: the file_server example with
+//! `--send-mode copy` and `--send-mode splice` beside nginx, wrk on the
+//! other CPU, one file size at a time (not a harness run; the end-to-end
+//! result of the choice against nginx is the `files` group in
 //! BENCHMARKS.md):
 //! - **Copy** (bodies up to 128 KiB, and above 1 MiB): the head and the
 //!   first chunk of the body share one pooled buffer: the body is read in
