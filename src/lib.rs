@@ -6,7 +6,8 @@
 
 pub use coring_macros::{main, test};
 pub use coring_runtime::{
-    buf, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinSet, Runtime,
+    buf, ring::DriverKind, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinSet,
+    Runtime,
 };
 
 /// Tasks, named as in `tokio::task`: [`spawn`],

@@ -33,7 +33,11 @@ fn ring(sq: u32, cq: u32) -> Runtime {
         .floor(sq, cq)
         .build()
         .unwrap();
-    assert_eq!(rt.ring_info().size.cq, cq);
+    // On the epoll driver (the CI's second pass) there is no ring; the
+    // same waiting ops must not starve new ones there either.
+    if rt.driver_kind() == coring::DriverKind::Uring {
+        assert_eq!(rt.ring_info().size.cq, cq);
+    }
     rt
 }
 

@@ -125,17 +125,14 @@ impl BufRing {
             count,
             tail: Cell::new(0),
         };
-        coring_runtime::with_submitter(|s| {
-            // SAFETY: the entries are page-aligned memory of `count` entries
-            // that lives until this BufRing is dropped. The kernel reads
-            // them (and writes the buffers) only for an op that selects
-            // from group BGID, and every such op holds an Rc to this ring
-            // (orphans too, even ones a timed-out shutdown leaks), so the
-            // memory outlives every op that can touch it. The registration
-            // itself stays until the io_uring closes; with no op left it
-            // is never used.
-            unsafe { s.register_buf_ring_with_flags(ring.entries.as_ptr() as u64, count, BGID, 0) }
-        })?;
+        // SAFETY: the entries are page-aligned memory of `count` entries
+        // that lives until this BufRing is dropped. The driver reads them
+        // (and writes the buffers) only for an op that selects from group
+        // BGID, and every such op holds an Rc to this ring (orphans too,
+        // even ones a timed-out shutdown leaks), so the memory outlives
+        // every op that can touch it. The registration itself stays until
+        // the driver closes; with no op left it is never used.
+        unsafe { coring_runtime::register_buf_ring(ring.entries.as_ptr() as u64, count, BGID) }?;
         tracing::debug!(
             buffers = count,
             bytes = count as usize * SIZE,

@@ -26,7 +26,7 @@ pub(crate) const MAX_THREADS: usize = 16;
 /// How long an idle pool thread waits for work before exiting.
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Job = Box<dyn FnOnce() + Send>;
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
 struct Pool {
     state: Mutex<State>,
@@ -80,7 +80,8 @@ where
     BlockingTask { rx, spawn_error }
 }
 
-fn submit(job: Job) -> io::Result<()> {
+/// Queues `job` on the pool (the readiness driver's file ops come here).
+pub(crate) fn submit(job: Job) -> io::Result<()> {
     let pool = pool();
     let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     st.queue.push_back(job);

@@ -117,6 +117,18 @@ impl Builder {
         self
     }
 
+    /// Forces a driver: [`DriverKind::Uring`](crate::ring::DriverKind)
+    /// (an error where io_uring is blocked, as without a fallback) or
+    /// [`DriverKind::Epoll`](crate::ring::DriverKind). Without it the
+    /// runtime follows `CORING_DRIVER` (`uring`, `epoll`, `auto`) and by
+    /// default picks io_uring, falling back to epoll when io_uring is
+    /// blocked (a container's seccomp profile, `kernel.io_uring_disabled`)
+    /// with a `tracing` warning saying why.
+    pub fn driver(&mut self, kind: crate::ring::DriverKind) -> &mut Self {
+        self.ring.driver(crate::ring::DriverChoice::Force(kind));
+        self
+    }
+
     /// Replaces the whole ring configuration.
     pub fn ring_config(&mut self, config: RingConfig) -> &mut Self {
         self.ring = config;

@@ -65,6 +65,10 @@ impl SharedFd {
             Ok(inner) => {
                 let fd = inner.fd;
                 std::mem::forget(inner);
+                if let Some(driver) = crate::driver::current::try_current() {
+                    // Out of coring's hands: the epoll driver forgets it.
+                    driver.release_fd(fd);
+                }
                 // SAFETY: we own the fd and just stopped `Inner` from closing it.
                 Ok(unsafe { OwnedFd::from_raw_fd(fd) })
             }

@@ -40,6 +40,7 @@ pub mod fd;
 pub mod io;
 pub mod launcher;
 pub mod op;
+mod readiness;
 pub mod ring;
 pub mod signal;
 mod sync;
@@ -50,8 +51,9 @@ pub use builder::Builder;
 pub use driver::DriverStats;
 pub use error::raw_os_error;
 pub use executor::{
-    resize_ring, ring_info, runtime_id, runtime_local, spawn, stats, with_submitter, yield_now,
-    JoinError, JoinHandle, JoinSet, Runtime, RuntimeStats,
+    driver_kind, register_buf_ring, resize_ring, ring_info, runtime_id, runtime_local, spawn,
+    stats, try_with_submitter, with_submitter, yield_now, JoinError, JoinHandle, JoinSet, Runtime,
+    RuntimeStats,
 };
 /// The `io-uring` crate, re-exported for implementing [`op::OpCode`].
 pub use io_uring;

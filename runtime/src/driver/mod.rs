@@ -21,6 +21,8 @@
 
 mod completion;
 pub(crate) mod current;
+mod io;
+mod open;
 mod resize;
 mod ring_io;
 mod slots;
@@ -29,12 +31,16 @@ mod stats;
 mod wake;
 
 pub use completion::Completion;
+pub(crate) use io::Io;
+pub(crate) use open::open;
 pub(crate) use slots::Token;
 pub use stats::DriverStats;
 pub(crate) use wake::WakeFd;
 
-use crate::ring::{memlock, ResizeFn, Resizer, Resizing, RingConfig, RingInfo, RingSize};
-use io_uring::{squeue, types, IoUring, Probe};
+use crate::ring::{
+    memlock, DriverKind, ResizeFn, Resizer, Resizing, RingConfig, RingInfo, RingSize,
+};
+use io_uring::{squeue, types, Probe};
 use slots::{Slots, IGNORE, PARK_TIMEOUT, WAKE};
 use state::{OpPoll, Released, SlotState, StreamPoll};
 use std::{
@@ -65,8 +71,8 @@ pub(crate) trait Orphan {
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
 pub(crate) struct Driver {
-    /// Dropped in `Driver::drop` unless shutdown had to leak it.
-    ring: ManuallyDrop<IoUring>,
+    /// The ring, or the readiness driver standing in for one.
+    io: Io,
     /// Shutdown gave up waiting for the kernel: the ring and the memory
     /// its ops point at are never freed.
     leaked: bool,
@@ -108,28 +114,40 @@ pub(crate) struct DriverHandle {
 }
 
 impl DriverHandle {
-    pub(crate) fn new(ring: IoUring, info: RingInfo, wake: WakeFd, config: &RingConfig) -> Self {
+    pub(crate) fn new(io: Io, info: RingInfo, wake: WakeFd, config: &RingConfig) -> Self {
         let no_ext_arg = config.no_ext_arg;
-        let mut probe = Probe::new();
-        let probe = ring
-            .submitter()
-            .register_probe(&mut probe)
-            .ok()
-            .map(|_| probe);
-        let ext_arg = ring.params().is_feature_ext_arg() && !no_ext_arg;
-        let cq_entries = ring.params().cq_entries() as usize;
+        let (probe, ext_arg, cq_entries) = match &io {
+            Io::Uring(ring) => {
+                let mut probe = Probe::new();
+                let probe = ring
+                    .submitter()
+                    .register_probe(&mut probe)
+                    .ok()
+                    .map(|_| probe);
+                let ext_arg = ring.params().is_feature_ext_arg() && !no_ext_arg;
+                (probe, ext_arg, ring.params().cq_entries() as usize)
+            }
+            // No CQ to overflow: completions queue in memory.
+            Io::Epoll(_) => (None, true, usize::MAX),
+        };
         memlock::charge(info.memlock_bytes);
         let created = Instant::now();
+        // The readiness driver has no ring to resize: a resizer that is
+        // off, over a nominal size.
+        let (start, max) = match &io {
+            Io::Uring(_) => (info.start, info.max),
+            Io::Epoll(_) => (RingSize { sq: 1, cq: 1 }, RingSize { sq: 1, cq: 1 }),
+        };
         let resizer = Resizer::new(
             info.resizing == Resizing::On,
             !matches!(info.resizing, Resizing::Unsupported { .. }),
-            info.start,
-            info.max,
+            start,
+            max,
             config.quiet,
             created,
         );
         let driver = Driver {
-            ring: ManuallyDrop::new(ring),
+            io,
             leaked: false,
             slots: Slots::with_capacity(256),
             in_flight: 0,
@@ -170,10 +188,8 @@ impl DriverHandle {
             if d.closed {
                 return Err(Completion::error(libc::ECANCELED));
             }
-            if let Some(p) = &d.probe {
-                if !p.is_supported(opcode) {
-                    return Err(Completion::unsupported(opcode));
-                }
+            if !d.supports(opcode) {
+                return Err(Completion::unsupported(opcode));
             }
             let state = match multishot {
                 true => SlotState::stream(waker),
@@ -182,6 +198,18 @@ impl DriverHandle {
             let token = d.slots.insert(state);
             let entry = entry.user_data(token.user_data());
             d.stats.ops_submitted += 1;
+            if let (Io::Epoll(e), false) = (&mut d.io, multishot) {
+                // The readiness driver tries the op now; if it finished,
+                // the future gets the result on this very poll.
+                d.in_flight += 1;
+                if let Some((res, flags)) = e.push(&entry, true) {
+                    d.in_flight -= 1;
+                    d.slots.remove(token);
+                    d.stats.ops_completed += 1;
+                    return Err(Completion::new(res, flags));
+                }
+                return Ok(token);
+            }
             if let Err(e) = d.push_sqe(&entry) {
                 d.slots.remove(token);
                 return Err(Completion::error(e.raw_os_error().unwrap_or(libc::EIO)));
@@ -322,10 +350,16 @@ impl DriverHandle {
     /// deferred task work or overflowed completions to flush.
     pub(crate) fn has_io_work(&self) -> bool {
         let mut d = self.inner.borrow_mut();
-        let sq = d.ring.submission();
-        let pending = !sq.is_empty() || sq.taskrun() || sq.cq_overflow();
-        drop(sq);
-        pending || !d.ring.completion().is_empty()
+        match &mut d.io {
+            Io::Uring(ring) => {
+                let sq = ring.submission();
+                let pending = !sq.is_empty() || sq.taskrun() || sq.cq_overflow();
+                drop(sq);
+                pending || !ring.completion().is_empty()
+            }
+            // Readiness is only learnt by asking epoll.
+            Io::Epoll(e) => !e.cq_is_empty() || e.pending() > 0,
+        }
     }
 
     /// Submits pending SQEs (no wait) and reaps completions; then, at this
@@ -359,10 +393,61 @@ impl DriverHandle {
         self.inner.borrow_mut().resizer.force(size);
     }
 
-    /// Runs `f` with the ring's submitter, for registrations.
-    pub(crate) fn with_submitter<R>(&self, f: impl FnOnce(&io_uring::Submitter<'_>) -> R) -> R {
+    /// Runs `f` with the ring's submitter, for registrations; `None` on
+    /// the readiness driver, which has no ring.
+    pub(crate) fn with_submitter<R>(
+        &self,
+        f: impl FnOnce(&io_uring::Submitter<'_>) -> R,
+    ) -> Option<R> {
         let d = self.inner.borrow();
-        f(&d.ring.submitter())
+        match &d.io {
+            Io::Uring(ring) => Some(f(&ring.submitter())),
+            Io::Epoll(_) => None,
+        }
+    }
+
+    /// Registers a provided buffer ring for group `bgid`.
+    ///
+    /// # Safety
+    ///
+    /// As for `IORING_REGISTER_PBUF_RING`: `addr` points at `entries`
+    /// page-aligned `io_uring_buf`s that stay valid while any op that
+    /// selects from `bgid` may still run.
+    pub(crate) unsafe fn register_buf_ring(
+        &self,
+        addr: u64,
+        entries: u16,
+        bgid: u16,
+    ) -> std::io::Result<()> {
+        let mut d = self.inner.borrow_mut();
+        match &mut d.io {
+            // SAFETY: forwarded from the caller.
+            Io::Uring(ring) => unsafe {
+                ring.submitter()
+                    .register_buf_ring_with_flags(addr, entries, bgid, 0)
+            },
+            // SAFETY: forwarded from the caller.
+            Io::Epoll(e) => unsafe { e.register_buf_ring(addr, entries, bgid) },
+        }
+    }
+
+    /// Which driver this is.
+    pub(crate) fn kind(&self) -> DriverKind {
+        self.inner.borrow().io.kind()
+    }
+
+    /// `fd` is handed out of coring's hands (`into_raw_fd`, `into_std`):
+    /// the readiness driver drops its epoll registration so a later file
+    /// with the same number is registered afresh. Nothing on io_uring.
+    pub(crate) fn release_fd(&self, fd: std::os::fd::RawFd) {
+        let Ok(mut d) = self.inner.try_borrow_mut() else {
+            return;
+        };
+        if let Io::Epoll(e) = &mut d.io {
+            e.forget_fd(fd);
+        }
+        drop(d);
+        self.flush();
     }
 
     pub(crate) fn stats(&self) -> DriverStats {
@@ -375,8 +460,7 @@ impl DriverHandle {
     }
 
     pub(crate) fn is_supported(&self, opcode: u8) -> bool {
-        let d = self.inner.borrow();
-        d.probe.as_ref().is_none_or(|p| p.is_supported(opcode))
+        self.inner.borrow().supports(opcode)
     }
 
     pub(crate) fn fallback_count(&self) -> u64 {
@@ -471,13 +555,23 @@ impl Drop for DriverHandle {
     }
 }
 
+impl Driver {
+    /// Whether this driver can carry out `opcode`.
+    fn supports(&self, opcode: u8) -> bool {
+        match &self.io {
+            Io::Uring(_) => self.probe.as_ref().is_none_or(|p| p.is_supported(opcode)),
+            Io::Epoll(_) => crate::readiness::EpollRing::is_supported(opcode),
+        }
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
-        if !self.leaked {
+        if let (Io::Uring(ring), false) = (&mut self.io, self.leaked) {
             // SAFETY: dropped exactly once, here, and the driver is never
             // used again; shutdown already waited for every CQE, so the
             // kernel holds no pointer into memory freed after this.
-            unsafe { ManuallyDrop::drop(&mut self.ring) };
+            unsafe { ManuallyDrop::drop(ring) };
         }
     }
 }

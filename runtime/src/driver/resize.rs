@@ -4,7 +4,7 @@
 //! decides — reserve the new size in the process's memlock ledger, make
 //! the resize call and re-map (`ring/resize.rs`), report it.
 
-use super::Driver;
+use super::{Driver, Io};
 use crate::ring::SetupFlags;
 use crate::ring::{
     memlock, resize, ResizeReason, Resizing, RingResize, RingSize, Signals, HISTORY,
@@ -31,10 +31,13 @@ impl Driver {
         // The safe point: nothing pushed waits in the SQ, nothing posted
         // waits in the CQ, nothing sits in the overflow list. (The kernel
         // would copy pending entries, but then there are none to lose.)
-        let sq = self.ring.submission();
+        let Io::Uring(ring) = &mut self.io else {
+            return;
+        };
+        let sq = ring.submission();
         let safe = sq.is_empty() && !sq.cq_overflow();
         drop(sq);
-        if !safe || !self.ring.completion().is_empty() {
+        if !safe || !ring.completion().is_empty() {
             if reason == ResizeReason::Forced {
                 self.resizer.force(to); // next turn
             }
@@ -85,7 +88,10 @@ impl Driver {
             );
             return;
         }
-        match resize::resize(&self.ring, to, self.resize_fn.as_ref()) {
+        let Io::Uring(ring) = &mut self.io else {
+            return;
+        };
+        match resize::resize(ring, to, self.resize_fn.as_ref()) {
             Ok(new) => {
                 let got = RingSize {
                     sq: new.params().sq_entries(),
@@ -94,7 +100,7 @@ impl Driver {
                 // The old rings are stale now: unmap them (their own fd
                 // number closes with them; the ring lives on behind the
                 // new one's).
-                drop(std::mem::replace(&mut *self.ring, new));
+                drop(std::mem::replace(&mut **ring, new));
                 let got_bytes = got.memlock_bytes(no_sqarray);
                 ledger.release(old_bytes);
                 if got_bytes != new_bytes {

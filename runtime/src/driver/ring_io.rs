@@ -3,7 +3,7 @@
 //! slots, and the cancels shutdown needs. See the parent module and
 //! DESIGN.md ("Backpressure") for the rules these keep.
 
-use super::{state::Delivered, Completion, Driver, Token, IGNORE, PARK_TIMEOUT, WAKE};
+use super::{io::Io, state::Delivered, Completion, Driver, Token, IGNORE, PARK_TIMEOUT, WAKE};
 use io_uring::{cqueue, opcode, squeue, types};
 use std::{
     io,
@@ -46,10 +46,7 @@ impl Driver {
             self.reap();
         }
         loop {
-            // SAFETY: the entry's pointers refer to resources its op keeps
-            // alive until the CQE (the OpCode contract), or to the driver's
-            // own wake buffer, which lives as long as the ring.
-            if unsafe { self.ring.submission().push(entry) }.is_ok() {
+            if self.io.sq_push(entry) {
                 self.in_flight += 1;
                 self.since_reap += 1;
                 return Ok(());
@@ -63,14 +60,14 @@ impl Driver {
     /// transient errors.
     fn submit_now(&mut self) -> io::Result<()> {
         loop {
-            match self.ring.submit() {
+            match self.io.submit() {
                 Ok(_) => return Ok(()),
                 Err(e) => match e.raw_os_error() {
                     Some(libc::EINTR) => continue,
                     Some(libc::EBUSY) | Some(libc::EAGAIN) => {
                         self.stats.overflow_waits += 1;
                         self.reap();
-                        if self.ring.submission().is_empty() {
+                        if self.io.sq_len() == 0 {
                             return Ok(());
                         }
                         // The reap made room (the retry's GETEVENTS moves
@@ -95,7 +92,18 @@ impl Driver {
 
     /// Submits and optionally waits for `want` completions, up to `timeout`.
     pub(super) fn enter(&mut self, want: usize, timeout: Option<Duration>) {
-        let sq = self.ring.submission();
+        let ring = match &mut self.io {
+            Io::Uring(ring) => ring,
+            Io::Epoll(e) => {
+                // Nothing to submit: look at readiness (without waiting
+                // unless asked to, and only if some op waits on it).
+                if want > 0 || e.pending() > 0 {
+                    e.turn(want > 0, timeout);
+                }
+                return;
+            }
+        };
+        let sq = ring.submission();
         let overflow = sq.cq_overflow();
         let idle = sq.is_empty() && !sq.taskrun() && !overflow;
         drop(sq);
@@ -106,7 +114,7 @@ impl Driver {
         if want == 0 && idle {
             return;
         }
-        if want > 0 && !self.ring.completion().is_empty() {
+        if want > 0 && !ring.completion().is_empty() {
             // Completions are already here: submit, do not block.
             let _ = self.submit_now();
             return;
@@ -115,7 +123,7 @@ impl Driver {
             Some(t) if self.ext_arg => {
                 let ts = types::Timespec::from(t);
                 let args = types::SubmitArgs::new().timespec(&ts);
-                self.ring.submitter().submit_with_args(want, &args)
+                ring.submitter().submit_with_args(want, &args)
             }
             Some(t) => {
                 // Pre-5.11 kernels: a timeout SQE bounds the wait. The kernel
@@ -132,9 +140,9 @@ impl Driver {
                         self.park_deadline = Some(deadline);
                     }
                 }
-                self.ring.submitter().submit_and_wait(want)
+                self.io.submit_and_wait(want)
             }
-            None => self.ring.submitter().submit_and_wait(want),
+            None => self.io.submit_and_wait(want),
         };
         if let Err(e) = res {
             match e.raw_os_error() {
@@ -161,11 +169,7 @@ impl Driver {
             // Copy a batch out of the ring, then route it: routing needs the
             // driver mutably, which the CQ borrow would forbid.
             let mut batch = [(0u64, Completion::new(0, 0)); BATCH];
-            let mut n = 0;
-            for cqe in self.ring.completion().take(BATCH) {
-                batch[n] = (cqe.user_data(), Completion::new(cqe.result(), cqe.flags()));
-                n += 1;
-            }
+            let n = self.io.take(&mut batch);
             for &(user_data, c) in &batch[..n] {
                 let more = cqueue::more(c.flags());
                 if !more {
@@ -189,7 +193,7 @@ impl Driver {
             if n == 0 {
                 // The CQ is empty: only SQEs not yet submitted can still
                 // complete inline into it.
-                self.since_reap = self.ring.submission().len();
+                self.since_reap = self.io.sq_len();
                 return;
             }
         }
@@ -229,10 +233,13 @@ impl Driver {
         let any = opcode::AsyncCancel2::new(types::CancelBuilder::any())
             .build()
             .user_data(IGNORE);
-        let supported = self
-            .probe
-            .as_ref()
-            .is_some_and(|p| p.is_supported(opcode::AsyncCancel2::CODE));
+        let supported = match &self.io {
+            Io::Uring(_) => self
+                .probe
+                .as_ref()
+                .is_some_and(|p| p.is_supported(opcode::AsyncCancel2::CODE)),
+            Io::Epoll(_) => true,
+        };
         if supported && self.push_sqe(&any).is_ok() {
             return;
         }

@@ -27,14 +27,56 @@ pub fn stats() -> RuntimeStats {
 }
 
 /// Runs `f` with the current ring's `Submitter`, for registrations (fixed
-/// files and buffers, provided buffer rings). `f` must not submit or wait:
-/// the driver owns submission.
+/// files and buffers). `f` must not submit or wait: the driver owns
+/// submission. (Provided buffer rings: [`register_buf_ring`], which works
+/// on both drivers.)
+///
+/// Panics outside a coring runtime, and on the epoll driver, which has no
+/// ring (see [`try_with_submitter`]).
+pub fn with_submitter<R>(f: impl FnOnce(&io_uring::Submitter<'_>) -> R) -> R {
+    try_with_submitter(f).unwrap_or_else(|| {
+        panic!(
+            "coring::runtime::with_submitter: this runtime runs on the epoll driver, which has \
+             no io_uring to register with (check driver_kind(), or use try_with_submitter)"
+        )
+    })
+}
+
+/// [`with_submitter`], or `None` on the epoll driver.
 ///
 /// Panics outside a coring runtime.
-pub fn with_submitter<R>(f: impl FnOnce(&io_uring::Submitter<'_>) -> R) -> R {
-    context::current("coring::runtime::with_submitter")
+pub fn try_with_submitter<R>(f: impl FnOnce(&io_uring::Submitter<'_>) -> R) -> Option<R> {
+    context::current("coring::runtime::try_with_submitter")
         .driver
         .with_submitter(f)
+}
+
+/// The driver the current runtime runs on (see [`Runtime::driver_kind`]).
+///
+/// Panics outside a coring runtime.
+pub fn driver_kind() -> crate::ring::DriverKind {
+    context::current("coring::runtime::driver_kind")
+        .driver
+        .kind()
+}
+
+/// Registers a provided buffer ring for buffer group `bgid` with the
+/// current runtime's driver: `IORING_REGISTER_PBUF_RING` on io_uring; on
+/// the epoll driver, receives with `IOSQE_BUFFER_SELECT` take their
+/// buffers from it the same way.
+///
+/// # Safety
+///
+/// `addr` points at `entries` (a power of two) page-aligned
+/// `io_uring_buf` entries that stay valid, with the buffers they name,
+/// while any op that selects from `bgid` may still run (keep them in a
+/// [`runtime_local`] value, which outlives the driver's ops).
+///
+/// Panics outside a coring runtime.
+pub unsafe fn register_buf_ring(addr: u64, entries: u16, bgid: u16) -> std::io::Result<()> {
+    let ctx = context::current("coring::runtime::register_buf_ring");
+    // SAFETY: forwarded from the caller.
+    unsafe { ctx.driver.register_buf_ring(addr, entries, bgid) }
 }
 
 /// A value of type `T` owned by the current runtime, created by `init` the

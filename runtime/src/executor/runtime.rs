@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     driver::{DriverHandle, DriverStats, WakeFd},
-    ring::{create_ring, RingConfig, RingInfo},
+    ring::{DriverKind, RingConfig, RingInfo},
     sync::atomic::AtomicBool,
     time::Timers,
 };
@@ -74,8 +74,9 @@ impl Runtime {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("coring_runtime", id);
         let _enter = span.enter();
-        let (ring, info) = create_ring(config)?;
+        let (io, info) = crate::driver::open(config)?;
         tracing::info!(
+            driver = %info.driver,
             sq = info.size.sq,
             cq = info.size.cq,
             flags = %info.flags,
@@ -85,7 +86,7 @@ impl Runtime {
             "ring ready"
         );
         let wake = WakeFd::new()?;
-        let driver = Rc::new(DriverHandle::new(ring, info, wake.clone(), config));
+        let driver = Rc::new(DriverHandle::new(io, info, wake.clone(), config));
         let ctx = Rc::new(Context {
             id,
             driver,
@@ -174,6 +175,12 @@ impl Runtime {
     /// and its latest resizes.
     pub fn ring_info(&self) -> RingInfo {
         self.ctx.driver.info()
+    }
+
+    /// The driver this runtime runs on: io_uring, or epoll where io_uring
+    /// is blocked or was not wanted (`ring_info().driver_reason` says why).
+    pub fn driver_kind(&self) -> DriverKind {
+        self.ctx.driver.kind()
     }
 
     /// This runtime's counters.

@@ -2,7 +2,7 @@
 //! floor below which coring will not go, the setup flags wanted, and how
 //! the memlock budget is shared between rings that start together.
 
-use super::{adaptive, IoWorkers, ResizeFn, RingSize, SetupFlags};
+use super::{adaptive, DriverChoice, IoWorkers, ResizeFn, RingSize, SetupFlags};
 use io_uring::IoUring;
 use std::{fmt, io, sync::Arc, time::Duration};
 
@@ -26,6 +26,7 @@ pub struct RingConfig {
     pub(crate) start: RingSize,
     pub(crate) quiet: Duration,
     pub(crate) resize: Option<ResizeFn>,
+    pub(crate) driver: DriverChoice,
 }
 
 impl Default for RingConfig {
@@ -42,6 +43,7 @@ impl Default for RingConfig {
             start: adaptive::DEFAULT_START,
             quiet: adaptive::DEFAULT_QUIET,
             resize: None,
+            driver: DriverChoice::Auto,
         }
     }
 }
@@ -108,6 +110,14 @@ impl RingConfig {
     /// [`IoWorkers::KERNEL`] leaves the kernel's defaults.
     pub fn io_workers(&mut self, workers: IoWorkers) -> &mut Self {
         self.io_workers = workers;
+        self
+    }
+
+    /// Which driver to run on (default [`DriverChoice::Auto`]: the
+    /// `CORING_DRIVER` environment variable if set, else io_uring with the
+    /// epoll fallback). A forced choice here wins over the environment.
+    pub fn driver(&mut self, choice: DriverChoice) -> &mut Self {
+        self.driver = choice;
         self
     }
 
@@ -191,6 +201,7 @@ impl fmt::Debug for RingConfig {
             .field("start", &self.start)
             .field("quiet", &self.quiet)
             .field("resize_fn", &self.resize.as_ref().map(|_| "custom"))
+            .field("driver", &self.driver)
             .finish()
     }
 }

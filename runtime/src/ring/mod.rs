@@ -11,6 +11,7 @@
 //! own budget arithmetic says a size fits.
 
 mod adaptive;
+mod choice;
 mod config;
 mod flags;
 mod io_workers;
@@ -21,6 +22,7 @@ mod sizing;
 
 pub use adaptive::{ResizeReason, Resizing, RingResize, DEFAULT_QUIET, DEFAULT_START, HISTORY};
 pub(crate) use adaptive::{Resizer, Signals};
+pub use choice::{DriverChoice, DriverKind, UringBlocked, DRIVER_ENV};
 pub use config::{RingConfig, SetupFn};
 pub use flags::SetupFlags;
 pub use io_workers::{IoWorkerInfo, IoWorkers};

@@ -2,7 +2,8 @@
 //! `EINVAL` flag fallback, and the [`RingInfo`] report of what was granted.
 
 use super::{
-    io_workers, memlock, IoWorkerInfo, Resizing, RingConfig, RingResize, RingSize, SetupFlags,
+    io_workers, memlock, DriverKind, IoWorkerInfo, Resizing, RingConfig, RingResize, RingSize,
+    SetupFlags, UringBlocked,
 };
 use io_uring::IoUring;
 use std::{fmt, io, time::Duration};
@@ -70,9 +71,40 @@ pub struct RingInfo {
     /// The io-wq worker pinning and limits registered for the creating
     /// thread.
     pub io_workers: IoWorkerInfo,
+    /// The driver the runtime runs on. On [`DriverKind::Epoll`] there is
+    /// no ring: the sizes are zero and `attempts` shows why io_uring was
+    /// not used (if it was tried).
+    pub driver: DriverKind,
+    /// Why the runtime runs on epoll (`None` on io_uring).
+    pub driver_reason: Option<String>,
 }
 
 impl RingInfo {
+    /// What a runtime on the readiness driver reports: no ring, the
+    /// io_uring set-up attempts made (if any), and why.
+    pub fn readiness(config: &RingConfig, attempts: Vec<SetupAttempt>, reason: String) -> RingInfo {
+        let none = RingSize { sq: 0, cq: 0 };
+        RingInfo {
+            size: none,
+            wanted: config.want,
+            initial: config.initial_size(),
+            start: none,
+            max: none,
+            resizing: Resizing::Off,
+            resizes: Vec::new(),
+            resize_count: 0,
+            flags: SetupFlags::default(),
+            features: Vec::new(),
+            attempts,
+            memlock_budget: None,
+            memlock_bytes: 0,
+            start_memlock_bytes: 0,
+            io_workers: IoWorkerInfo::default(),
+            driver: DriverKind::Epoll,
+            driver_reason: Some(reason),
+        }
+    }
+
     /// How many set-up attempts failed before the one that succeeded.
     pub fn fallbacks(&self) -> u64 {
         self.attempts.len().saturating_sub(1) as u64
@@ -195,6 +227,8 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
                     memlock_bytes,
                     start_memlock_bytes: memlock_bytes,
                     io_workers: io_workers::apply(&ring, &config.io_workers),
+                    driver: DriverKind::Uring,
+                    driver_reason: None,
                 };
                 report(&info);
                 return Ok((ring, info));
@@ -223,7 +257,7 @@ pub fn create_ring(config: &RingConfig) -> io::Result<(IoUring, RingInfo)> {
                         Some(next) => flags = next,
                         None => return Err(rejected(&attempts)),
                     },
-                    libc::ENOSYS | libc::EPERM | libc::EACCES => return Err(unavailable(err)),
+                    e if UringBlocked::is_blocking_errno(e) => return Err(unavailable(err)),
                     _ => {
                         return Err(io::Error::new(
                             err.kind(),
@@ -318,14 +352,19 @@ fn unavailable(err: io::Error) -> io::Error {
         Some(libc::ENOSYS) => "the kernel has no io_uring (built without CONFIG_IO_URING, older than 5.1) or a seccomp filter (e.g. a container's default profile) blocks io_uring_setup",
         _ => "io_uring is disabled for this process: sysctl kernel.io_uring_disabled is 2, or 1 and the process is not in kernel.io_uring_group, or a seccomp/LSM policy denies it",
     };
+    let message = format!(
+        "io_uring is not available ({err}): {why}. kernel.io_uring_disabled = {disabled}, kernel {}. \
+         Fix: `sysctl kernel.io_uring_disabled=0`, add the user to kernel.io_uring_group, or allow \
+         io_uring_setup/io_uring_enter/io_uring_register in the seccomp profile; or run on the \
+         epoll driver (the default `CORING_DRIVER=auto` does when io_uring is blocked).",
+        kernel_release()
+    );
     io::Error::new(
         io::ErrorKind::Unsupported,
-        format!(
-            "io_uring is not available ({err}): {why}. kernel.io_uring_disabled = {disabled}, kernel {}. \
-             Fix: `sysctl kernel.io_uring_disabled=0`, add the user to kernel.io_uring_group, or allow \
-             io_uring_setup/io_uring_enter/io_uring_register in the seccomp profile.",
-            kernel_release()
-        ),
+        UringBlocked {
+            errno: err.raw_os_error().unwrap_or(0),
+            message,
+        },
     )
 }
 

@@ -1,0 +1,402 @@
+//! One attempt at an op's syscall on the executor thread, without blocking:
+//! sockets, pipes and eventfds with `MSG_DONTWAIT` / `RWF_NOWAIT`, and
+//! what to do when it would block ([`Step`]). Calls that may block on a
+//! disk (opens, stats, fsync, file reads that miss the page cache) are
+//! sent to the pool (`pool.rs`).
+//!
+//! Every pointer used here comes from the op's SQE: the op keeps that
+//! memory alive and in place until its completion (the `OpCode` safety
+//! contract), and the readiness driver only posts the completion after
+//! the last syscall on it returned.
+
+use super::{
+    bufsel::BufRings,
+    fds::Interest,
+    sqe::{RawSqe, ACCEPT_MULTISHOT, BUFFER_SELECT, CQE_BUFFER_SHIFT, CQE_F_BUFFER, FIXED_FILE},
+    sqe::{ORDERING, POLL_ADD_MULTI, RECV_MULTISHOT},
+};
+use io_uring::opcode as op;
+use std::io;
+
+/// What one attempt came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The op's (last) completion: result and CQE flags.
+    Done(i32, u32),
+    /// A multishot op's completion; more follow (attempt again).
+    More(i32, u32),
+    /// A multishot poll fired: post this result (more follow), then wait
+    /// for the next edge.
+    Fired(i32, Interest),
+    /// It would block: wait until the fd is ready, then attempt again (or,
+    /// if the fd cannot be polled, run it on the pool).
+    Wait(Interest),
+    /// Run it on the blocking pool.
+    Pool,
+}
+
+pub(crate) fn errno() -> i32 {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// `progress` is per-op state kept across attempts (bytes already moved
+/// for `MSG_WAITALL`, a connect in progress, a file with no `RWF_NOWAIT`).
+pub(crate) fn attempt(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings) -> Step {
+    if s.flags & (FIXED_FILE | ORDERING) != 0 {
+        // coring's ops use neither; a third-party op that does gets a
+        // clear error rather than a silently different meaning.
+        return Step::Done(-libc::EINVAL, 0);
+    }
+    match s.opcode {
+        op::Nop::CODE => Step::Done(0, 0),
+        op::Read::CODE | op::Readv::CODE | op::Write::CODE | op::Writev::CODE => rw(s, progress),
+        op::Recv::CODE => recv(s, progress, bufs),
+        op::Send::CODE => send(s, progress),
+        op::RecvMsg::CODE | op::SendMsg::CODE => msg(s),
+        op::Accept::CODE => accept(s, progress),
+        op::Connect::CODE => connect(s, progress),
+        op::PollAdd::CODE => poll(s),
+        op::Shutdown::CODE => {
+            // SAFETY: plain fd and flag.
+            done(unsafe { libc::shutdown(s.fd, s.len as i32) } as isize)
+        }
+        op::Fsync::CODE
+        | op::Fallocate::CODE
+        | op::Ftruncate::CODE
+        | op::OpenAt::CODE
+        | op::OpenAt2::CODE
+        | op::Statx::CODE
+        | op::UnlinkAt::CODE
+        | op::RenameAt::CODE
+        | op::MkDirAt::CODE
+        | op::SymlinkAt::CODE
+        | op::LinkAt::CODE
+        | op::Splice::CODE => Step::Pool,
+        _ => Step::Done(-libc::EOPNOTSUPP, 0),
+    }
+}
+
+/// A syscall's return as a final step.
+fn done(rc: isize) -> Step {
+    if rc < 0 {
+        Step::Done(-errno(), 0)
+    } else {
+        Step::Done(rc as i32, 0)
+    }
+}
+
+fn is_read(s: &RawSqe) -> bool {
+    matches!(s.opcode, op::Read::CODE | op::Readv::CODE)
+}
+
+/// The iovecs of a read or write: one built from `addr`/`len`, or the
+/// op's own array.
+fn iovecs(s: &RawSqe, one: &mut libc::iovec) -> (*const libc::iovec, i32) {
+    match s.opcode {
+        op::Read::CODE | op::Write::CODE => {
+            *one = libc::iovec {
+                iov_base: s.addr as *mut libc::c_void,
+                iov_len: s.len as usize,
+            };
+            (one, 1)
+        }
+        _ => (s.addr as *const libc::iovec, s.len as i32),
+    }
+}
+
+/// `preadv2`/`pwritev2` with `flags` at `pos`.
+pub(crate) fn rw_call(s: &RawSqe, pos: i64, flags: i32) -> isize {
+    let mut one = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let (iov, n) = iovecs(s, &mut one);
+    // SAFETY: the iovecs point at the op's buffers (see the module doc).
+    unsafe {
+        if is_read(s) {
+            libc::preadv2(s.fd, iov, n, pos, flags)
+        } else {
+            libc::pwritev2(s.fd, iov, n, pos, flags)
+        }
+    }
+}
+
+/// `progress` bit: the file has no `RWF_NOWAIT`, so after readiness the
+/// call is made without it.
+const NO_NOWAIT: u64 = 1;
+/// `progress` bit: the fd is a stream (a pipe): its offset is ignored.
+const STREAM: u64 = 2;
+
+fn rw(s: &RawSqe, progress: &mut u64) -> Step {
+    let interest = if is_read(s) {
+        Interest::Read
+    } else {
+        Interest::Write
+    };
+    let mut pos = if *progress & STREAM != 0 { -1 } else { s.pos() };
+    loop {
+        let flags = s.op_flags as i32
+            | if *progress & NO_NOWAIT != 0 {
+                0
+            } else {
+                libc::RWF_NOWAIT
+            };
+        let rc = rw_call(s, pos, flags);
+        if rc >= 0 {
+            return Step::Done(rc as i32, 0);
+        }
+        match errno() {
+            libc::EAGAIN if *progress & NO_NOWAIT != 0 => return Step::Wait(interest),
+            // A socket or pipe with nothing to read (or no room), or a
+            // file read that would wait for the disk (then the fd is not
+            // pollable, and it goes to the pool).
+            libc::EAGAIN => return Step::Wait(interest),
+            libc::ESPIPE if pos != -1 => {
+                // io_uring ignores the offset of a pipe; preadv2 does not.
+                *progress |= STREAM;
+                pos = -1;
+            }
+            libc::EOPNOTSUPP if *progress & NO_NOWAIT == 0 => {
+                // No RWF_NOWAIT for this file: wait for readiness if it
+                // has any, then call without the flag.
+                *progress |= NO_NOWAIT;
+                return Step::Wait(interest);
+            }
+            e => return Step::Done(-e, 0),
+        }
+    }
+}
+
+fn recv(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings) -> Step {
+    let multishot = s.ioprio & RECV_MULTISHOT != 0;
+    let waitall = s.op_flags as i32 & libc::MSG_WAITALL != 0;
+    let flags = (s.op_flags as i32 & !libc::MSG_WAITALL) | libc::MSG_DONTWAIT;
+    if s.flags & BUFFER_SELECT != 0 {
+        let Some(buf) = bufs.peek(s.buf_group) else {
+            return Step::Done(-libc::ENOBUFS, 0);
+        };
+        let len = if s.len == 0 {
+            buf.len
+        } else {
+            buf.len.min(s.len)
+        };
+        // SAFETY: the buffer is one the program put in its provided
+        // buffer ring (and so gave to the kernel, here: to this driver)
+        // and does not touch until the completion hands it back.
+        let rc = unsafe { libc::recv(s.fd, buf.addr as *mut libc::c_void, len as usize, flags) };
+        if rc > 0 {
+            bufs.commit(s.buf_group);
+            let cflags = CQE_F_BUFFER | ((buf.bid as u32) << CQE_BUFFER_SHIFT);
+            return if multishot {
+                Step::More(rc as i32, cflags)
+            } else {
+                Step::Done(rc as i32, cflags)
+            };
+        }
+        return match rc {
+            0 => Step::Done(0, 0),
+            _ => match errno() {
+                libc::EAGAIN => Step::Wait(Interest::Read),
+                e => Step::Done(-e, 0),
+            },
+        };
+    }
+    loop {
+        let done = *progress as usize;
+        let left = s.len as usize - done;
+        // SAFETY: the op's buffer of `len` bytes (module doc); `done` of
+        // them are filled.
+        let rc = unsafe { libc::recv(s.fd, (s.addr as *mut u8).add(done).cast(), left, flags) };
+        if rc > 0 {
+            *progress += rc as u64;
+            if waitall && (*progress as usize) < s.len as usize {
+                continue;
+            }
+            return Step::Done(*progress as i32, 0);
+        }
+        if rc == 0 {
+            return Step::Done(done as i32, 0);
+        }
+        return match errno() {
+            libc::EAGAIN => Step::Wait(Interest::Read),
+            _ if done > 0 => Step::Done(done as i32, 0),
+            e => Step::Done(-e, 0),
+        };
+    }
+}
+
+fn send(s: &RawSqe, progress: &mut u64) -> Step {
+    let waitall = s.op_flags as i32 & libc::MSG_WAITALL != 0;
+    let flags = (s.op_flags as i32 & !libc::MSG_WAITALL) | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    loop {
+        let done = *progress as usize;
+        let left = s.len as usize - done;
+        // SAFETY: the op's buffer of `len` bytes (module doc).
+        let rc = unsafe { libc::send(s.fd, (s.addr as *const u8).add(done).cast(), left, flags) };
+        if rc >= 0 {
+            *progress += rc as u64;
+            if waitall && rc > 0 && (*progress as usize) < s.len as usize {
+                continue;
+            }
+            return Step::Done(*progress as i32, 0);
+        }
+        return match errno() {
+            libc::EAGAIN => Step::Wait(Interest::Write),
+            _ if done > 0 => Step::Done(done as i32, 0),
+            e => Step::Done(-e, 0),
+        };
+    }
+}
+
+fn msg(s: &RawSqe) -> Step {
+    let hdr = s.addr as *mut libc::msghdr;
+    let flags = s.op_flags as i32 | libc::MSG_DONTWAIT;
+    // SAFETY: the op's msghdr and what it points at (module doc).
+    let (rc, interest) = unsafe {
+        if s.opcode == op::RecvMsg::CODE {
+            (libc::recvmsg(s.fd, hdr, flags), Interest::Read)
+        } else {
+            (
+                libc::sendmsg(s.fd, hdr, flags | libc::MSG_NOSIGNAL),
+                Interest::Write,
+            )
+        }
+    };
+    if rc >= 0 {
+        return Step::Done(rc as i32, 0);
+    }
+    match errno() {
+        libc::EAGAIN => Step::Wait(interest),
+        e => Step::Done(-e, 0),
+    }
+}
+
+/// Sets `O_NONBLOCK` on `fd` (a listener or a connecting socket, which
+/// io_uring serves in blocking mode too) so that an attempt cannot block.
+fn make_nonblocking(fd: i32) -> Result<(), i32> {
+    // SAFETY: fcntl on a plain fd number.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl < 0 {
+        return Err(errno());
+    }
+    if fl & libc::O_NONBLOCK == 0 {
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) } < 0 {
+            return Err(errno());
+        }
+    }
+    Ok(())
+}
+
+fn accept(s: &RawSqe, progress: &mut u64) -> Step {
+    if *progress == 0 {
+        if let Err(e) = make_nonblocking(s.fd) {
+            return Step::Done(-e, 0);
+        }
+        *progress = 1;
+    }
+    let multishot = s.ioprio & ACCEPT_MULTISHOT != 0;
+    let (addr, len) = if multishot {
+        (std::ptr::null_mut(), std::ptr::null_mut())
+    } else {
+        (s.addr as *mut libc::sockaddr, s.off as *mut libc::socklen_t)
+    };
+    // SAFETY: the op's address buffer and length (or none).
+    let rc = unsafe { libc::accept4(s.fd, addr, len, s.op_flags as i32) };
+    if rc >= 0 {
+        return if multishot {
+            Step::More(rc, 0)
+        } else {
+            Step::Done(rc, 0)
+        };
+    }
+    match errno() {
+        libc::EAGAIN => Step::Wait(Interest::Read),
+        e => Step::Done(-e, 0),
+    }
+}
+
+fn connect(s: &RawSqe, progress: &mut u64) -> Step {
+    if *progress == 0 {
+        if let Err(e) = make_nonblocking(s.fd) {
+            return Step::Done(-e, 0);
+        }
+        // SAFETY: the op's socket address of `off` bytes.
+        let rc = unsafe {
+            libc::connect(
+                s.fd,
+                s.addr as *const libc::sockaddr,
+                s.off as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return Step::Done(0, 0);
+        }
+        return match errno() {
+            libc::EINPROGRESS | libc::EAGAIN => {
+                *progress = 1;
+                Step::Wait(Interest::Write)
+            }
+            e => Step::Done(-e, 0),
+        };
+    }
+    if poll_now(s.fd, libc::POLLOUT) == 0 {
+        return Step::Wait(Interest::Write);
+    }
+    let mut err: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: err and len are valid for the call.
+    let rc = unsafe {
+        libc::getsockopt(
+            s.fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Step::Done(-errno(), 0);
+    }
+    Step::Done(-err, 0)
+}
+
+/// `poll(2)` with no wait: the returned events of `fd`, 0 if none.
+fn poll_now(fd: i32, events: i16) -> i16 {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let rc = unsafe { libc::poll(&mut p, 1, 0) };
+    if rc <= 0 {
+        0
+    } else {
+        p.revents
+    }
+}
+
+fn poll(s: &RawSqe) -> Step {
+    let events = (s.op_flags & 0xffff) as i16;
+    let got = poll_now(s.fd, events);
+    let wanted = events | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
+    let interest = if events & libc::POLLOUT != 0 && events & libc::POLLIN == 0 {
+        Interest::Write
+    } else {
+        Interest::Read
+    };
+    if got & wanted == 0 {
+        return Step::Wait(interest);
+    }
+    let res = (got & wanted) as u16 as i32;
+    if s.len & POLL_ADD_MULTI != 0 {
+        // Multishot: one completion per readiness edge, as io_uring posts
+        // one per wake-up.
+        Step::Fired(res, interest)
+    } else {
+        Step::Done(res, 0)
+    }
+}
