@@ -130,25 +130,25 @@ const NO_NOWAIT: u64 = 1;
 const STREAM: u64 = 2;
 
 fn rw(s: &RawSqe, progress: &mut u64) -> Step {
-    let interest = if is_read(s) {
+    let read = is_read(s);
+    let interest = if read {
         Interest::Read
     } else {
         Interest::Write
     };
     let mut pos = if *progress & STREAM != 0 { -1 } else { s.pos() };
     loop {
-        let flags = s.op_flags as i32
-            | if *progress & NO_NOWAIT != 0 {
-                0
-            } else {
-                libc::RWF_NOWAIT
-            };
+        let nowait = *progress & NO_NOWAIT == 0;
+        if !nowait && read && poll_now(s.fd, libc::POLLIN) == 0 {
+            // No RWF_NOWAIT, so read only what readiness says is there.
+            return Step::Wait(interest);
+        }
+        let flags = s.op_flags as i32 | if nowait { libc::RWF_NOWAIT } else { 0 };
         let rc = rw_call(s, pos, flags);
         if rc >= 0 {
             return Step::Done(rc as i32, 0);
         }
         match errno() {
-            libc::EAGAIN if *progress & NO_NOWAIT != 0 => return Step::Wait(interest),
             // A socket or pipe with nothing to read (or no room), or a
             // file read that would wait for the disk (then the fd is not
             // pollable, and it goes to the pool).
@@ -158,15 +158,41 @@ fn rw(s: &RawSqe, progress: &mut u64) -> Step {
                 *progress |= STREAM;
                 pos = -1;
             }
-            libc::EOPNOTSUPP if *progress & NO_NOWAIT == 0 => {
-                // No RWF_NOWAIT for this file: wait for readiness if it
-                // has any, then call without the flag.
+            // No RWF_NOWAIT for this file (buffered writes on many file
+            // systems, some pipes): io_uring would hand it to io-wq; so
+            // does this driver, except for reads of pollable fds, which
+            // read what readiness reports instead of holding a thread.
+            libc::EOPNOTSUPP if nowait => {
+                if !read || !is_pollable_kind(s.fd) {
+                    return Step::Pool;
+                }
                 *progress |= NO_NOWAIT;
-                return Step::Wait(interest);
             }
             e => return Step::Done(-e, 0),
         }
     }
+}
+
+/// Marks op state after the pool returned `EAGAIN` for a read or write:
+/// the fd is non-blocking and lacks `RWF_NOWAIT`, so plain calls on
+/// readiness are safe.
+pub(crate) fn pool_said_eagain(progress: &mut u64) {
+    *progress |= NO_NOWAIT;
+}
+
+/// Whether `fd` is something epoll can watch (not a regular file, block
+/// device or directory, whose reads would block on the disk).
+fn is_pollable_kind(fd: i32) -> bool {
+    // SAFETY: fstat into a zeroed stat buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstat(fd, &mut st) } < 0 {
+        return false;
+    }
+    !matches!(
+        st.st_mode & libc::S_IFMT,
+        libc::S_IFREG | libc::S_IFBLK | libc::S_IFDIR
+    )
 }
 
 fn recv(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings) -> Step {

@@ -482,7 +482,9 @@ impl EpollRing {
                     op::Read::CODE | op::Readv::CODE | op::Write::CODE | op::Writev::CODE
                 )
             {
-                // A non-blocking fd that was taken for a file: poll it.
+                // A non-blocking fd without RWF_NOWAIT: plain calls on
+                // readiness from now on.
+                exec::pool_said_eagain(&mut p.progress);
                 self.retry(key);
                 continue;
             }
