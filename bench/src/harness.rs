@@ -189,6 +189,20 @@ pub fn pinned(cpu: Option<usize>, program: &Path, args: &[String]) -> (Command, 
     (cmd, words.join(" "))
 }
 
+/// `cmd` (as `pinned` returns it) with `env` set on that process alone
+/// (and whatever it execs, e.g. past `taskset`): the harness's own
+/// environment is unchanged, so other children never see these variables.
+/// The recorded line gets `K=V` in front, as a shell would take it.
+pub fn with_env((mut cmd, line): (Command, String), env: &[(&str, &str)]) -> (Command, String) {
+    let mut words: Vec<String> = Vec::new();
+    for (k, v) in env {
+        cmd.env(k, v);
+        words.push(format!("{k}={v}"));
+    }
+    words.push(line);
+    (cmd, words.join(" "))
+}
+
 /// A server child process, killed (and reaped) on drop.
 pub struct Server {
     pub child: Child,
@@ -449,4 +463,26 @@ pub fn shown(line: &str, port: u16) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .replace(&format!("127.0.0.1:{p}"), "127.0.0.1:$PORT")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_is_set_on_the_child_and_recorded_in_front() {
+        let (cmd, line) = with_env(
+            pinned(Some(0), Path::new("/x/server"), &["7".into()]),
+            &[("CORING_DRIVER", "epoll")],
+        );
+        assert_eq!(line, "CORING_DRIVER=epoll taskset -c 0 /x/server 7");
+        let envs: Vec<_> = cmd.get_envs().collect();
+        assert_eq!(
+            envs,
+            [(
+                std::ffi::OsStr::new("CORING_DRIVER"),
+                Some(std::ffi::OsStr::new("epoll"))
+            )]
+        );
+    }
 }

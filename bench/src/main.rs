@@ -10,9 +10,11 @@
 //!
 //! Each run writes `bench/results/<date>-<time>-<commit>-<mode>.json`
 //! (see `results.rs`); `report` turns one into BENCHMARKS.md's generated
-//! section (see `report.rs`). `serve` is the peer servers the `net` and
-//! `files` groups start (`servers.rs`).
+//! section (see `report.rs`; the goals it judges are in `goals.rs`).
+//! `serve` is the peer servers the `net`, `files`, `hyper` and `epoll`
+//! groups start (`servers.rs`).
 
+mod goals;
 mod groups;
 mod harness;
 mod report;
@@ -26,7 +28,7 @@ use std::{io, path::PathBuf, time::Instant};
 
 const USAGE: &str = "usage:
   coring-bench <group>...|all|quick [--quick|--smoke] [--out-dir DIR]
-      groups: core ring cores fs net idle files (planned: http hyper)
+      groups: core ring cores fs net idle files hyper epoll (planned: http)
       all: every group, full rounds; quick: every group, short rounds (< 3 min);
       --smoke: every selected group for about a second (checks the harness, measures nothing)
   coring-bench report <results.json> [--out PATH]
@@ -158,7 +160,7 @@ fn bench(args: &[String]) -> io::Result<()> {
     run.machine.load_after = harness::loadavg();
     let dir = out_dir.unwrap_or_else(|| ctx.root.join("bench/results"));
     let path = run.write(&dir)?;
-    println!("\n{}", report::goals_text(&run));
+    println!("\n{}", goals::goals_text(&run));
     println!(
         "{:.0} s in all; results: {}\nreport: cargo run -p coring-bench -- report {}",
         run.seconds,

@@ -152,7 +152,13 @@ impl Measurement {
 
     /// coring's median ÷ `peer`'s.
     pub fn ratio(&self, peer: &str) -> Option<f64> {
-        let (b, p) = (self.baseline()?, self.entry(peer)?);
+        self.ratio_of(&self.baseline()?.contender, peer)
+    }
+
+    /// `subject`'s median ÷ `peer`'s (for a coring contender other than
+    /// the baseline).
+    pub fn ratio_of(&self, subject: &str, peer: &str) -> Option<f64> {
+        let (b, p) = (self.entry(subject)?, self.entry(peer)?);
         (p.median != 0.0 && b.median.is_finite() && p.median.is_finite())
             .then(|| b.median / p.median)
     }

@@ -9,10 +9,11 @@
 //! coring's example binaries, `harness::Server` and `pinned` start pinned
 //! servers and load generators, `ensure_tool` installs missing ones), its
 //! name in `GROUPS` and `title`, a "what this means" line in
-//! `report::meaning`, and its goals in `report::GOALS`.
+//! `report::meaning`, and its goals in `goals::GOALS`.
 
 pub mod core;
 pub mod cores;
+pub mod epoll;
 pub mod files;
 pub mod fs;
 pub mod hyper;
@@ -25,7 +26,7 @@ use crate::results::GroupResult;
 
 /// Every group, in the order `all` runs them.
 pub const GROUPS: &[&str] = &[
-    "core", "ring", "cores", "fs", "net", "idle", "files", "hyper",
+    "core", "ring", "cores", "fs", "net", "idle", "files", "hyper", "epoll",
 ];
 
 /// Groups the issue names that have no benchmark yet.
@@ -41,6 +42,7 @@ pub fn title(name: &str) -> &'static str {
         "idle" => "Idle connections: memory per connection and new-connection latency vs nginx",
         "files" => "Static files end to end: coring's file_server vs nginx and tower-http ServeDir",
         "hyper" => "hyper and axum: the same services on coring and on tokio, one and two cores",
+        "epoll" => "coring's readiness (epoll) driver: echo, HTTP hello and file_server vs tokio, monoio on epoll, nginx",
         _ => "unknown group",
     }
 }
@@ -57,6 +59,7 @@ pub fn run(name: &str, ctx: &Ctx) -> std::io::Result<GroupResult> {
         "idle" => idle::run(ctx, &mut g)?,
         "files" => files::run(ctx, &mut g)?,
         "hyper" => hyper::run(ctx, &mut g)?,
+        "epoll" => epoll::run(ctx, &mut g)?,
         other => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,

@@ -17,12 +17,35 @@
 //! for every configuration.
 
 use crate::harness::{
-    cpu_seconds, ensure_tool, next_port, pinned, print_measurement, shown, Ctx, Server,
+    cpu_seconds, ensure_tool, next_port, pinned, print_measurement, shown, with_env, Ctx, Server,
 };
 use crate::results::GroupResult;
 use std::{io, path::PathBuf, process::Stdio, time::Duration};
 
-const SERVERS: &[&str] = &["coring", "monoio", "tokio"];
+const SERVERS: &[NetServer] = &[
+    NetServer::plain("coring"),
+    NetServer::plain("monoio"),
+    NetServer::plain("tokio"),
+];
+
+/// One server contender: `coring-bench serve --server <server>`, recorded
+/// as `name`, with `env` set on the server process only (`with_env`; the
+/// echo client and wrk never see it).
+pub(crate) struct NetServer {
+    pub name: &'static str,
+    pub server: &'static str,
+    pub env: &'static [(&'static str, &'static str)],
+}
+
+impl NetServer {
+    const fn plain(server: &'static str) -> NetServer {
+        NetServer {
+            name: server,
+            server,
+            env: &[],
+        }
+    }
+}
 
 struct Knobs {
     dur: f64,
@@ -120,7 +143,9 @@ pub fn run(ctx: &Ctx, g: &mut GroupResult) -> io::Result<()> {
     Ok(())
 }
 
-struct Net<'a> {
+/// The echo and HTTP runs against one server contender (also used by the
+/// `epoll` group through `Net::new`).
+pub(crate) struct Net<'a> {
     ctx: &'a Ctx,
     exe: PathBuf,
     client: PathBuf,
@@ -149,11 +174,31 @@ pub(crate) fn run_wrk(
     Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
 }
 
-impl Net<'_> {
-    fn server(
+impl<'a> Net<'a> {
+    /// Echo and HTTP runs of `dur` seconds (echo: after `warmup` seconds)
+    /// with `client` (the echo_client example), for another group.
+    pub(crate) fn new(ctx: &'a Ctx, client: PathBuf, dur: f64, warmup: f64) -> io::Result<Self> {
+        Ok(Net {
+            ctx,
+            exe: std::env::current_exe()?,
+            client,
+            k: Knobs {
+                dur,
+                warmup,
+                rounds: 1,
+                configs: Vec::new(),
+                rates: Vec::new(),
+                two_core: Vec::new(),
+            },
+        })
+    }
+
+    /// Starts `s` (`mode` echo or http) on a fresh port: one thread pinned
+    /// to the server CPU, or `threads` unpinned.
+    pub(crate) fn server(
         &self,
         g: &mut GroupResult,
-        s: &str,
+        s: &NetServer,
         mode: &str,
         threads: usize,
     ) -> io::Result<(Server, u16)> {
@@ -161,7 +206,7 @@ impl Net<'_> {
         let args: Vec<String> = [
             "serve",
             "--server",
-            s,
+            s.server,
             "--mode",
             mode,
             "--port",
@@ -177,7 +222,7 @@ impl Net<'_> {
         )
         .collect();
         let cpu = (threads == 1).then_some(self.ctx.server_cpu);
-        let (cmd, line) = pinned(cpu, &self.exe, &args);
+        let (cmd, line) = with_env(pinned(cpu, &self.exe, &args), s.env);
         g.command(shown(&line, port));
         Ok((Server::start(cmd, port)?, port))
     }
@@ -218,10 +263,12 @@ impl Net<'_> {
         Ok((result, b - a))
     }
 
-    fn echo(
+    /// One echo run (at saturation, or paced at `rate`), recorded under
+    /// `s.name`.
+    pub(crate) fn echo(
         &self,
         g: &mut GroupResult,
-        s: &str,
+        s: &NetServer,
         conns: usize,
         size: usize,
         rate: Option<u32>,
@@ -246,6 +293,7 @@ impl Net<'_> {
         }
         let (r, cpu) = self.client(g, port, srv.pid(), &args, Some(self.ctx.load_cpu))?;
         drop(srv);
+        let s = s.name;
         let requests = field(&r, "requests");
         let errors = field(&r, "errors");
         if errors > 0.0 {
@@ -313,7 +361,8 @@ impl Net<'_> {
         Ok(())
     }
 
-    fn http(&self, g: &mut GroupResult, s: &str) -> io::Result<()> {
+    /// One `wrk -t1 -c64` run of HTTP hello, recorded under `s.name`.
+    pub(crate) fn http(&self, g: &mut GroupResult, s: &NetServer) -> io::Result<()> {
         let (srv, port) = self.server(g, s, "http", 1)?;
         let dur = format!("{}s", self.k.dur.max(1.0).round());
         let args: Vec<String> = [
@@ -335,6 +384,7 @@ impl Net<'_> {
         drop(srv);
         let text = String::from_utf8_lossy(&out.stdout);
         let w = parse_wrk(&text);
+        let s = s.name;
         g.add("HTTP hello, wrk -c64: throughput", "req/s", true, s, w.rps);
         g.add(
             "HTTP hello, wrk -c64: p50 latency",
@@ -360,7 +410,13 @@ impl Net<'_> {
         Ok(())
     }
 
-    fn two_core(&self, g: &mut GroupResult, s: &str, conns: usize, size: usize) -> io::Result<()> {
+    fn two_core(
+        &self,
+        g: &mut GroupResult,
+        s: &NetServer,
+        conns: usize,
+        size: usize,
+    ) -> io::Result<()> {
         let (srv, port) = self.server(g, s, "echo", 2)?;
         let args: Vec<String> = [
             "--conns",
@@ -381,7 +437,7 @@ impl Net<'_> {
             &format!("two-core echo {conns}×{size} B: throughput"),
             "req/s",
             true,
-            s,
+            s.name,
             field(&r, "rps"),
         );
         Ok(())

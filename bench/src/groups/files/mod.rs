@@ -19,18 +19,18 @@
 //! responses or socket errors is not averaged in: its sample is recorded
 //! as NaN (left out of median and min–max) and the group's notes say so.
 
-mod runs;
+pub(crate) mod runs;
 
 use crate::harness::{ensure_tool, print_measurement, Ctx, Mode};
 use crate::results::GroupResult;
-use runs::Files;
+pub(crate) use runs::Files;
 use std::{
     io::{self, Write},
     path::Path,
 };
 
 /// Served files: size, name, label.
-const FILES: [(u64, &str, &str); 5] = [
+pub(crate) const FILES: [(u64, &str, &str); 5] = [
     (1 << 10, "1k.bin", "1 KiB"),
     (16 << 10, "16k.bin", "16 KiB"),
     (64 << 10, "64k.bin", "64 KiB"),
@@ -38,44 +38,55 @@ const FILES: [(u64, &str, &str); 5] = [
     (64 << 20, "64m.bin", "64 MiB"),
 ];
 // Indices into FILES.
-const K1: usize = 0;
+pub(crate) const K1: usize = 0;
 const K16: usize = 1;
-const K64: usize = 2;
+pub(crate) const K64: usize = 2;
 const M1: usize = 3;
 const M64: usize = 4;
 /// Seconds added to the measured wrk run for 64 MiB (few requests a second).
 const M64_EXTRA: u32 = 2;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Peer {
-    Coring,
+pub(crate) enum Peer {
+    /// The file_server example, recorded as `name`, with `env` set on its
+    /// process only (`harness::with_env`).
+    Coring {
+        name: &'static str,
+        env: &'static [(&'static str, &'static str)],
+    },
     Nginx,
     Axum,
 }
 
+/// This group's coring contender.
+const CORING: Peer = Peer::Coring {
+    name: "coring file_server",
+    env: &[],
+};
+
 impl Peer {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
-            Peer::Coring => "coring file_server",
+            Peer::Coring { name, .. } => name,
             Peer::Nginx => "nginx",
             Peer::Axum => "axum + tower-http ServeDir",
         }
     }
 }
 
-/// What one mode runs.
-struct Plan {
-    rounds: usize,
+/// What one mode runs (`Files::saturate` reads only `dur` and `warmup`).
+pub(crate) struct Plan {
+    pub rounds: usize,
     /// wrk seconds measured, and an unrecorded wrk run before it (0: none).
-    dur: u32,
-    warmup: u32,
+    pub dur: u32,
+    pub warmup: u32,
     /// (file, connections) on one core.
-    one_core: Vec<(usize, usize)>,
+    pub one_core: Vec<(usize, usize)>,
     /// (file, connections) on two cores.
-    two_core: Vec<(usize, usize)>,
+    pub two_core: Vec<(usize, usize)>,
     /// (file, requests/s) at 64 connections, and seconds per run.
-    rates: Vec<(usize, u32)>,
-    rate_dur: f64,
+    pub rates: Vec<(usize, u32)>,
+    pub rate_dur: f64,
 }
 
 fn plan(mode: Mode) -> Plan {
@@ -132,7 +143,7 @@ pub fn run(ctx: &Ctx, g: &mut GroupResult) -> io::Result<()> {
         g.skipped
             .push("requests/s and two-core rows (wrk not installed and not installable)".into());
     }
-    let mut peers = vec![Peer::Coring];
+    let mut peers = vec![CORING];
     if ensure_tool("nginx", "nginx-light") {
         peers.push(Peer::Nginx);
     } else {
@@ -140,13 +151,7 @@ pub fn run(ctx: &Ctx, g: &mut GroupResult) -> io::Result<()> {
             .push("nginx (not installed and not installable)".into());
     }
     peers.push(Peer::Axum);
-    // SAFETY: getrlimit/setrlimit with valid structs; children inherit.
-    unsafe {
-        let mut lim: libc::rlimit = std::mem::zeroed();
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        lim.rlim_cur = lim.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-    }
+    raise_nofile();
     let work = std::env::temp_dir().join(format!("coring-bench-files-{}", std::process::id()));
     let used: Vec<usize> = (0..FILES.len())
         .filter(|&i| {
@@ -215,8 +220,21 @@ fn notes(ctx: &Ctx, g: &mut GroupResult, p: &Plan, work: &Path) {
     );
 }
 
-/// Random bytes (xorshift64*), one file per used size, in `root`.
-fn write_files(root: &Path, used: &[usize]) -> io::Result<()> {
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit (servers
+/// started after it inherit it).
+pub(crate) fn raise_nofile() {
+    // SAFETY: getrlimit/setrlimit with valid structs.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur = lim.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+}
+
+/// Random bytes (xorshift64*), one file per used size (indices into
+/// `FILES`), in `root`.
+pub(crate) fn write_files(root: &Path, used: &[usize]) -> io::Result<()> {
     std::fs::create_dir_all(root)?;
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for &i in used {

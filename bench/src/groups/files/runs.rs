@@ -1,10 +1,11 @@
 //! The `files` group's runs: starting a contender, one wrk run at
-//! saturation, one paced run for CPU per request.
+//! saturation, one paced run for CPU per request (`start` and `saturate`
+//! are also the `epoll` group's file-server runs).
 
 use super::{Peer, Plan, FILES, M64, M64_EXTRA};
 use crate::groups::idle::nginx_worker;
 use crate::groups::net::{field, run_wrk, Wrk};
-use crate::harness::{cpu_seconds, next_port, pinned, shown, Ctx, Server};
+use crate::harness::{cpu_seconds, next_port, pinned, shown, with_env, Ctx, Server};
 use crate::results::GroupResult;
 use std::{
     io,
@@ -14,13 +15,13 @@ use std::{
 };
 
 /// A running contender: the server and the pid whose CPU is counted.
-struct Running {
+pub(crate) struct Running {
     _srv: Server,
-    port: u16,
-    cpu_pid: u32,
+    pub port: u16,
+    pub cpu_pid: u32,
 }
 
-pub(super) struct Files<'a> {
+pub(crate) struct Files<'a> {
     pub ctx: &'a Ctx,
     pub p: Plan,
     pub work: PathBuf,
@@ -58,17 +59,22 @@ impl Files<'_> {
 
     /// Starts `peer` on a fresh port with `cores` server threads (1: pinned
     /// to the server CPU; more: no taskset).
-    fn start(&self, g: &mut GroupResult, peer: Peer, cores: usize) -> io::Result<Running> {
+    pub(crate) fn start(
+        &self,
+        g: &mut GroupResult,
+        peer: Peer,
+        cores: usize,
+    ) -> io::Result<Running> {
         let port = next_port();
         let root = self.work.join("root").display().to_string();
         let pin = (cores == 1).then_some(self.ctx.server_cpu);
         let (cmd, line) = match peer {
-            Peer::Coring => {
+            Peer::Coring { env, .. } => {
                 let mut args = vec![port.to_string(), "--dir".into(), root];
                 if cores > 1 {
                     args.extend(["--cores".into(), cores.to_string()]);
                 }
-                pinned(pin, &self.coring, &args)
+                with_env(pinned(pin, &self.coring, &args), env)
             }
             Peer::Nginx => {
                 let conf = self.nginx_conf(g, port, cores)?;
@@ -158,7 +164,10 @@ impl Files<'_> {
         run_wrk(g, (threads == 1).then_some(self.ctx.load_cpu), &args, port)
     }
 
-    fn saturate(
+    /// One wrk run of `file` on `conns` connections against a fresh
+    /// `peer` with `cores` threads (after the plan's warm-up run, if any):
+    /// requests/s, transfer and p99, NaN for a run with errors.
+    pub(crate) fn saturate(
         &self,
         g: &mut GroupResult,
         peer: Peer,
