@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 #[coring::main]
 async fn main() -> std::io::Result<()> {
     let info = coring::runtime::ring_info();
+    if let Some(why) = &info.driver_reason {
+        // io_uring is blocked here (a container's seccomp profile, say).
+        println!("driver: {} ({why})", info.driver);
+    }
     println!(
         "ring: SQ {} CQ {} flags {} (wanted SQ {} CQ {}, {} setup attempt(s))",
         info.size.sq,

@@ -162,6 +162,9 @@ impl Server {
         loop {
             match self.connect() {
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return start.elapsed(),
+                // Caught in the listener's backlog as it closed: not
+                // accepted either; the next attempt is refused.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
                 Err(e) => panic!("connect: {e}"),
                 Ok(c) => drop(c),
             }

@@ -29,11 +29,15 @@ fn io_workers_now() -> BTreeMap<u64, String> {
             continue;
         }
         let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
-        let cpus = status
+        let Some(cpus) = status
             .lines()
             .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
             .map(|v| v.trim().to_string())
-            .unwrap_or_default();
+        else {
+            // The worker exited between the listing and the read (idle
+            // workers time out): nothing to check.
+            continue;
+        };
         let tid = t.file_name().to_string_lossy().parse().unwrap_or(0);
         out.insert(tid, cpus);
     }

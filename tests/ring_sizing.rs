@@ -114,11 +114,14 @@ fn floor_failure_is_a_clear_error() {
 
 #[test]
 fn unavailable_io_uring_says_how_to_fix() {
-    for errno in [libc::EPERM, libc::ENOSYS] {
+    for errno in [libc::EPERM, libc::ENOSYS, libc::EOPNOTSUPP, libc::EACCES] {
+        let blocked = move || -> coring::runtime::ring::SetupFn {
+            Arc::new(move |_, _| Err(io::Error::from_raw_os_error(errno)))
+        };
+        // Forced onto io_uring: the error says why and how to fix it.
         let err = Builder::new()
-            .setup_fn(Arc::new(move |_, _| {
-                Err(io::Error::from_raw_os_error(errno))
-            }))
+            .setup_fn(blocked())
+            .driver(coring::DriverKind::Uring)
             .build()
             .err()
             .unwrap();
@@ -126,7 +129,22 @@ fn unavailable_io_uring_says_how_to_fix() {
         let msg = err.to_string();
         assert!(msg.contains("io_uring is not available"), "{msg}");
         assert!(msg.contains("io_uring_disabled"), "{msg}");
+        // By default: the epoll driver, with that reason.
+        let rt = Builder::new().setup_fn(blocked()).build().unwrap();
+        assert_eq!(rt.driver_kind(), coring::DriverKind::Epoll, "errno {errno}");
+        let why = rt.ring_info().driver_reason.unwrap();
+        assert!(why.contains("io_uring is not available"), "{why}");
+        assert_eq!(rt.block_on(async { 6 * 7 }), 42);
     }
+    // Other set-up errors are not a reason to fall back.
+    let err = Builder::new()
+        .setup_fn(Arc::new(|_, _| {
+            Err(io::Error::from_raw_os_error(libc::EFAULT))
+        }))
+        .build()
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("io_uring_setup failed"), "{err}");
 }
 
 #[test]

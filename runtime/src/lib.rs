@@ -1,6 +1,10 @@
 //! coring-runtime: the io_uring driver, the op API, the executor, timers
 //! and adaptive ring sizing behind `coring`.
 //!
+//! - Where io_uring is blocked (a container's seccomp profile,
+//!   `kernel.io_uring_disabled`), a readiness driver on epoll stands in for
+//!   the ring behind the same op API ([`Runtime::driver_kind`],
+//!   [`ring::DriverChoice`], `CORING_DRIVER`).
 //! - [`ring`]: ring set-up and sizing ([`RingConfig`](ring::RingConfig),
 //!   `ENOMEM`/`EINVAL` fallbacks, [`RingInfo`](ring::RingInfo)), and rings
 //!   that grow and shrink with their load inside the memlock budget.

@@ -9,6 +9,9 @@ use crate::{readiness::EpollRing, ring::DriverKind};
 use io_uring::{squeue, IoUring};
 use std::{io, mem::ManuallyDrop};
 
+// One per runtime, so the ring's size inline costs nothing, and the hot
+// path reaches the ring without a pointer hop.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Io {
     /// Dropped in `Driver::drop` unless shutdown had to leak it.
     Uring(ManuallyDrop<IoUring>),

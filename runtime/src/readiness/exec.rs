@@ -25,9 +25,10 @@ pub(crate) enum Step {
     Done(i32, u32),
     /// A multishot op's completion; more follow (attempt again).
     More(i32, u32),
-    /// A multishot poll fired: post this result (more follow), then wait
-    /// for the next edge.
-    Fired(i32, Interest),
+    /// A multishot op's completion (more follow) after which the fd has
+    /// nothing more for now (a poll fired, a stream receive came back
+    /// short): post it, then wait for the next edge without another try.
+    Fired(i32, u32, Interest),
     /// It would block: wait until the fd is ready, then attempt again (or,
     /// if the fd cannot be polled, run it on the pool).
     Wait(Interest),
@@ -42,8 +43,9 @@ pub(crate) fn errno() -> i32 {
 }
 
 /// `progress` is per-op state kept across attempts (bytes already moved
-/// for `MSG_WAITALL`, a connect in progress, a file with no `RWF_NOWAIT`).
-pub(crate) fn attempt(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings) -> Step {
+/// for `MSG_WAITALL`, a connect in progress, a file with no `RWF_NOWAIT`);
+/// `hup`: an event already reported the fd's peer gone.
+pub(crate) fn attempt(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings, hup: bool) -> Step {
     if s.flags & (FIXED_FILE | ORDERING) != 0 {
         // coring's ops use neither; a third-party op that does gets a
         // clear error rather than a silently different meaning.
@@ -52,7 +54,7 @@ pub(crate) fn attempt(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings) -> St
     match s.opcode {
         op::Nop::CODE => Step::Done(0, 0),
         op::Read::CODE | op::Readv::CODE | op::Write::CODE | op::Writev::CODE => rw(s, progress),
-        op::Recv::CODE => recv(s, progress, bufs),
+        op::Recv::CODE => recv(s, progress, bufs, hup),
         op::Send::CODE => send(s, progress),
         op::RecvMsg::CODE | op::SendMsg::CODE => msg(s),
         op::Accept::CODE => accept(s, progress),
@@ -195,7 +197,7 @@ fn is_pollable_kind(fd: i32) -> bool {
     )
 }
 
-fn recv(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings) -> Step {
+fn recv(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings, hup: bool) -> Step {
     let multishot = s.ioprio & RECV_MULTISHOT != 0;
     let waitall = s.op_flags as i32 & libc::MSG_WAITALL != 0;
     let flags = (s.op_flags as i32 & !libc::MSG_WAITALL) | libc::MSG_DONTWAIT;
@@ -215,11 +217,18 @@ fn recv(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings) -> Step {
         if rc > 0 {
             bufs.commit(s.buf_group);
             let cflags = CQE_F_BUFFER | ((buf.bid as u32) << CQE_BUFFER_SHIFT);
-            return if multishot {
-                Step::More(rc as i32, cflags)
-            } else {
-                Step::Done(rc as i32, cflags)
-            };
+            if !multishot {
+                return Step::Done(rc as i32, cflags);
+            }
+            // A stream socket that filled less than the buffer had no more
+            // queued: wait for the next edge instead of a receive that
+            // would only say EAGAIN (a datagram says nothing by its size).
+            // Not once the peer closed: its FIN may already be queued
+            // behind these bytes, and no edge would follow.
+            if (rc as u32) < len && !hup && is_stream(s.fd, progress) {
+                return Step::Fired(rc as i32, cflags, Interest::Read);
+            }
+            return Step::More(rc as i32, cflags);
         }
         return match rc {
             0 => Step::Done(0, 0),
@@ -251,6 +260,34 @@ fn recv(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings) -> Step {
             e => Step::Done(-e, 0),
         };
     }
+}
+
+/// `progress` bits of a multishot receive: its socket's type is known,
+/// and is `SOCK_STREAM`.
+const TYPE_KNOWN: u64 = 4;
+const TYPE_STREAM: u64 = 8;
+
+/// Whether `fd` is a stream socket (asked once per op).
+fn is_stream(fd: i32, progress: &mut u64) -> bool {
+    if *progress & TYPE_KNOWN == 0 {
+        let mut ty: libc::c_int = 0;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: ty and len are valid for the call.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_TYPE,
+                (&mut ty as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        *progress |= TYPE_KNOWN;
+        if rc == 0 && ty == libc::SOCK_STREAM {
+            *progress |= TYPE_STREAM;
+        }
+    }
+    *progress & TYPE_STREAM != 0
 }
 
 fn send(s: &RawSqe, progress: &mut u64) -> Step {
@@ -421,7 +458,7 @@ fn poll(s: &RawSqe) -> Step {
     if s.len & POLL_ADD_MULTI != 0 {
         // Multishot: one completion per readiness edge, as io_uring posts
         // one per wake-up.
-        Step::Fired(res, interest)
+        Step::Fired(res, 0, interest)
     } else {
         Step::Done(res, 0)
     }

@@ -20,6 +20,9 @@ pub(crate) enum Interest {
 #[derive(Default)]
 struct FdEntry {
     registered: bool,
+    /// An event said the peer closed (or the fd failed): a short read no
+    /// longer means "nothing more", since no further edge will come.
+    hup: bool,
     readers: Vec<usize>,
     writers: Vec<usize>,
 }
@@ -85,12 +88,23 @@ impl FdTable {
             return;
         };
         let hup = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
+        if events & (hup | libc::EPOLLRDHUP as u32) != 0 {
+            e.hup = true;
+        }
         if events & (libc::EPOLLIN as u32 | libc::EPOLLRDHUP as u32 | hup) != 0 {
             out.append(&mut e.readers);
         }
         if events & (libc::EPOLLOUT as u32 | hup) != 0 {
             out.append(&mut e.writers);
         }
+    }
+
+    /// Whether an event on `fd` reported a hang-up (see `FdEntry::hup`).
+    pub(crate) fn hup(&self, fd: RawFd) -> bool {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.entries.get(i))
+            .is_some_and(|e| e.hup)
     }
 
     /// Stops op `key` waiting on `fd`.
@@ -119,6 +133,7 @@ impl FdTable {
             unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
         }
         e.registered = false;
+        e.hup = false;
         out.append(&mut e.readers);
         out.append(&mut e.writers);
         e.readers = Vec::new();

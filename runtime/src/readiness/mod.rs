@@ -175,28 +175,25 @@ impl EpollRing {
         }
         let mut progress = 0;
         loop {
-            match exec::attempt(&sqe, &mut progress, &mut self.bufs) {
+            match exec::attempt(&sqe, &mut progress, &mut self.bufs, self.fds.hup(sqe.fd)) {
                 Step::Done(res, flags) => return self.finish(sqe.user_data, res, flags, inline),
                 Step::More(res, flags) => self.post(sqe.user_data, res, flags | CQE_F_MORE),
-                Step::Fired(res, interest) => {
-                    self.post(sqe.user_data, res, CQE_F_MORE);
+                Step::Fired(res, flags, interest) => {
+                    self.post(sqe.user_data, res, flags | CQE_F_MORE);
                     let key = self.insert(sqe, Waiting::Fd);
+                    self.ops[key].progress = progress;
                     self.wait_on_fd(key, interest);
                     return None;
                 }
                 Step::Wait(interest) => {
                     let key = self.insert(sqe, Waiting::Fd);
                     self.ops[key].progress = progress;
-                    if let Err(NotPollable) =
-                        self.fds.wait(self.epoll.as_raw_fd(), sqe.fd, interest, key)
-                    {
-                        self.to_pool(key);
-                    }
+                    self.wait_on_fd(key, interest);
                     return None;
                 }
                 Step::Pool => {
                     let key = self.insert(sqe, Waiting::Pool);
-                    self.to_pool(key);
+                    self.send_to_pool(key);
                     return None;
                 }
             }
@@ -233,7 +230,7 @@ impl EpollRing {
         p
     }
 
-    fn to_pool(&mut self, key: usize) {
+    fn send_to_pool(&mut self, key: usize) {
         self.ops[key].at = Waiting::Pool;
         if let Err(e) = pool::submit(self.ops[key].sqe, key, &self.pool) {
             tracing::error!(error = %e, "coring: no blocking thread for a file op");
@@ -255,32 +252,27 @@ impl EpollRing {
         let sqe = p.sqe;
         let mut progress = p.progress;
         loop {
-            match exec::attempt(&sqe, &mut progress, &mut self.bufs) {
+            match exec::attempt(&sqe, &mut progress, &mut self.bufs, self.fds.hup(sqe.fd)) {
                 Step::Done(res, flags) => {
                     self.remove(key);
                     self.post(sqe.user_data, res, flags);
                     return;
                 }
                 Step::More(res, flags) => self.post(sqe.user_data, res, flags | CQE_F_MORE),
-                Step::Fired(res, interest) => {
-                    self.post(sqe.user_data, res, CQE_F_MORE);
+                Step::Fired(res, flags, interest) => {
+                    self.post(sqe.user_data, res, flags | CQE_F_MORE);
+                    self.ops[key].progress = progress;
                     self.wait_on_fd(key, interest);
                     return;
                 }
                 Step::Wait(interest) => {
-                    let p = &mut self.ops[key];
-                    p.progress = progress;
-                    p.at = Waiting::Fd;
-                    if let Err(NotPollable) =
-                        self.fds.wait(self.epoll.as_raw_fd(), sqe.fd, interest, key)
-                    {
-                        self.to_pool(key);
-                    }
+                    self.ops[key].progress = progress;
+                    self.wait_on_fd(key, interest);
                     return;
                 }
                 Step::Pool => {
                     self.ops[key].progress = progress;
-                    self.to_pool(key);
+                    self.send_to_pool(key);
                     return;
                 }
             }
@@ -291,7 +283,7 @@ impl EpollRing {
         self.ops[key].at = Waiting::Fd;
         let fd = self.ops[key].sqe.fd;
         if let Err(NotPollable) = self.fds.wait(self.epoll.as_raw_fd(), fd, interest, key) {
-            self.to_pool(key);
+            self.send_to_pool(key);
         }
     }
 

@@ -1,4 +1,5 @@
-//! Ring set-up and sizing: the policy ([`RingConfig`]), sizes and their
+//! Ring set-up and sizing: which driver ([`DriverChoice`], [`DriverKind`],
+//! [`UringBlocked`]), the policy ([`RingConfig`]), sizes and their
 //! memory cost ([`RingSize`]), setup flags ([`SetupFlags`]), the memlock
 //! budget, the io-wq workers' pinning and limits ([`IoWorkers`]), and
 //! [`create_ring`], which walks the fallbacks and reports what
