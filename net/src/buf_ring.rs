@@ -93,7 +93,11 @@ impl BufRing {
         // already had to shrink the ring (memlock, a cgroup): then memory
         // is tight and the ring will not grow far, so its size now.
         let info = coring_runtime::ring_info();
-        let cq = if info.start == info.initial {
+        let cq = if info.driver == coring_runtime::ring::DriverKind::Epoll {
+            // No ring and no memlock: as many buffers as the ring that was
+            // asked for would get.
+            info.wanted.cq
+        } else if info.start == info.initial {
             info.max.cq
         } else {
             info.size.cq

@@ -9,6 +9,10 @@
 //! buffer is freed once sent, so an idle stream holds none (one allocation
 //! per `poll_write`, against one send each).
 //!
+//! On the epoll driver, `AsyncWrite` first tries one non-blocking
+//! `sendmsg` straight from the caller's slices (the readiness model's own
+//! way, with no copy and no op); only a full socket buffer queues.
+//!
 //! Stream sends use `MSG_WAITALL`, so io_uring itself finishes a short send
 //! and a queued send needs no driving from user code to complete.
 
@@ -20,6 +24,7 @@ use coring_runtime::{
     buf::{IoBuf, Slice},
     fd::SharedFd,
     op::Op,
+    ring::DriverKind,
 };
 use futures::ready;
 use std::{
@@ -30,6 +35,23 @@ use std::{
     task::{Context, Poll},
     time::Duration,
 };
+
+/// One non-blocking `sendmsg` of `bufs` (`MSG_DONTWAIT | MSG_NOSIGNAL`):
+/// the bytes the socket took, possibly fewer than offered.
+fn send_now(fd: &SharedFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: zeroed is a valid empty msghdr.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is ABI-compatible with `iovec` on Unix.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    // SAFETY: msg points at `bufs`, which outlive the call; the kernel only
+    // reads them.
+    let n = unsafe { libc::sendmsg(fd.raw(), &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
 
 /// Most bytes one `poll_write` queues.
 const MAX_BUFFERED: usize = 64 * 1024;
@@ -128,6 +150,17 @@ impl WriteState {
         let total = bufs.iter().map(|b| b.len()).sum::<usize>();
         if total == 0 {
             return Poll::Ready(Ok(0));
+        }
+        if coring_runtime::driver_kind() == DriverKind::Epoll {
+            // On the readiness driver a send is a non-blocking syscall
+            // anyway: make it here, from the caller's slices, as tokio
+            // does; only a full socket buffer takes the queued path (whose
+            // send op waits for room).
+            match send_now(&self.fd, bufs) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(self.error(e))),
+            }
         }
         let n = total.min(MAX_BUFFERED);
         let mut buf = Vec::with_capacity(n);
