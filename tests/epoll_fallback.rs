@@ -4,7 +4,7 @@
 //! and containerd's default profiles do), then builds runtimes: forcing
 //! io_uring is the clear set-up error; the default falls back to epoll,
 //! says so (a `tracing` warning and `RingInfo::driver_reason`), and serves
-//! TCP echo, file downloads (copy and splice paths) and file writes byte
+//! TCP echo, file downloads (copy, splice and sendfile paths) and file writes byte
 //! for byte. Also: `CORING_DRIVER` forces a driver and rejects nonsense.
 
 mod common;
@@ -226,6 +226,8 @@ fn child_main() {
             (SendFileMode::Copy, data.len()),
             (SendFileMode::Splice, 700 << 10),
             (SendFileMode::Auto, 5000),
+            // Over 16 KiB on epoll: sendfile(2), several chunks.
+            (SendFileMode::Auto, (2 << 20) + 7),
         ] {
             let head = format!("len {len}\n");
             let total = head.len() + len;

@@ -24,13 +24,21 @@
 //!   which beats two copies of a body that size, but not of a small body
 //!   (16 KiB: 0.6× the copy path's requests/s), and not the steady copy
 //!   loop of a multi-megabyte body (4 and 64 MiB: 0.65–0.7×).
+//!
+//! On the epoll driver (where io_uring is blocked) `Auto` sends bodies over
+//! 16 KiB with `sendfile(2)` instead, chunk by chunk while the page cache
+//! holds them (`sendfile.rs`): there the copy path costs two copies
+//! (29% of the server's CPU at 64 KiB) and a splice one pool-thread hop
+//! per chunk.
 
 mod copy;
+mod sendfile;
 
 use crate::{error, File};
 use coring_runtime::{
     fd::AsWriteFd,
     op::{Op, Send},
+    ring::DriverKind,
 };
 use std::io;
 
@@ -38,8 +46,9 @@ use std::io;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SendFileMode {
     /// The default: [`Splice`](SendFileMode::Splice) for bodies over
-    /// 128 KiB up to 1 MiB, [`Copy`](SendFileMode::Copy) otherwise (see
-    /// the module docs).
+    /// 128 KiB up to 1 MiB, [`Copy`](SendFileMode::Copy) otherwise; on the
+    /// epoll driver `sendfile(2)` for bodies over 16 KiB (see the module
+    /// docs).
     #[default]
     Auto,
     /// Read into pooled buffers and send (head with the first chunk).
@@ -48,6 +57,10 @@ pub enum SendFileMode {
     /// pooled pipe ([`splice_to`](crate::splice_to)'s transfer).
     Splice,
 }
+
+/// Bodies over this go by `sendfile(2)` on the epoll driver (smaller
+/// ones share one send with the head; see `sendfile.rs`).
+const SENDFILE_MIN: u64 = 16 * 1024;
 
 /// Smallest body [`SendFileMode::Auto`] splices.
 const SPLICE_MIN: u64 = 128 * 1024;
@@ -121,6 +134,14 @@ pub async fn send_file_with<D: AsWriteFd + ?Sized>(
     let wrap = |e| error::with_path(e, "send_file", file.path());
     let dest = dest.write_fd()?.clone();
     let src = file.shared_fd();
+    if mode == SendFileMode::Auto
+        && len > SENDFILE_MIN
+        && coring_runtime::driver_kind() == DriverKind::Epoll
+    {
+        return sendfile::send(&dest, head, src, offset, len)
+            .await
+            .map_err(wrap);
+    }
     match mode.resolve(len) {
         SendFileMode::Auto | SendFileMode::Copy => copy::send(&dest, head, src, offset, len)
             .await
