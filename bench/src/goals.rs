@@ -314,6 +314,21 @@ pub fn goals_text(run: &RunFile) -> String {
 mod tests {
     use super::*;
     use crate::report::render;
+
+    /// A full run of `command` holding one group.
+    fn run_of(g: GroupResult, command: &str) -> RunFile {
+        RunFile {
+            schema: crate::results::SCHEMA,
+            date: "2026-12-01T00:00:00Z".into(),
+            commit: "abc1234".into(),
+            dirty: false,
+            mode: "full".into(),
+            command: command.into(),
+            machine: Default::default(),
+            groups: vec![g],
+            seconds: 1.0,
+        }
+    }
     #[test]
     fn goals_are_judged_from_the_same_run() {
         let mut g = GroupResult::new("fs", "Files");
@@ -328,17 +343,7 @@ mod tests {
                 );
             }
         }
-        let run = RunFile {
-            schema: crate::results::SCHEMA,
-            date: "2026-12-01T00:00:00Z".into(),
-            commit: "abc1234".into(),
-            dirty: false,
-            mode: "full".into(),
-            command: "coring-bench fs".into(),
-            machine: Default::default(),
-            groups: vec![g],
-            seconds: 1.0,
-        };
+        let run = run_of(g, "coring-bench fs");
         let text = goals_text(&run);
         assert!(text.contains("| fs | random reads ≥ 3× tokio::fs |"));
         assert!(text.contains("4.00 (vs tokio::fs (seek + read_exact)) | **met**"));
@@ -355,17 +360,7 @@ mod tests {
         for (c, v) in [("coring-epoll", 90.0), ("tokio", 100.0), ("coring", 120.0)] {
             g.add(m, "req/s", true, c, v);
         }
-        let run = RunFile {
-            schema: crate::results::SCHEMA,
-            date: "2026-12-01T00:00:00Z".into(),
-            commit: "abc1234".into(),
-            dirty: false,
-            mode: "full".into(),
-            command: "coring-bench epoll".into(),
-            machine: Default::default(),
-            groups: vec![g],
-            seconds: 1.0,
-        };
+        let run = run_of(g, "coring-bench epoll");
         let text = goals_text(&run);
         // The baseline (coring-epoll) and the io_uring row, each on its own.
         assert!(

@@ -42,28 +42,37 @@ pub(crate) fn errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
-/// `progress` is per-op state kept across attempts (bytes already moved
-/// for `MSG_WAITALL`, a connect in progress, a file with no `RWF_NOWAIT`);
-/// `hup`: an event already reported the fd's peer gone.
-pub(crate) fn attempt(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings, hup: bool) -> Step {
-    if s.flags & (FIXED_FILE | ORDERING) != 0 {
-        // coring's ops use neither; a third-party op that does gets a
-        // clear error rather than a silently different meaning.
-        return Step::Done(-libc::EINVAL, 0);
-    }
-    match s.opcode {
-        op::Nop::CODE => Step::Done(0, 0),
-        op::Read::CODE | op::Readv::CODE | op::Write::CODE | op::Writev::CODE => rw(s, progress),
-        op::Recv::CODE => recv(s, progress, bufs, hup),
-        op::Send::CODE => send(s, progress),
-        op::RecvMsg::CODE | op::SendMsg::CODE => msg(s),
-        op::Accept::CODE => accept(s, progress),
-        op::Connect::CODE => connect(s, progress),
-        op::PollAdd::CODE => poll(s),
-        op::Shutdown::CODE => {
-            // SAFETY: plain fd and flag.
-            done(unsafe { libc::shutdown(s.fd, s.len as i32) } as isize)
+/// One non-blocking attempt: the SQE, the op's progress across attempts,
+/// the provided buffer rings, and whether the fd's peer hung up.
+pub(crate) type Attempt = fn(&RawSqe, &mut u64, &mut BufRings, bool) -> Step;
+
+/// How the readiness driver carries out an opcode: the one table of the
+/// opcodes it knows.
+pub(crate) enum Way {
+    /// Non-blocking attempts on the executor thread.
+    Direct(Attempt),
+    /// The blocking pool.
+    Pool,
+    /// The driver itself (`EpollRing::push`): close, timeout, cancel.
+    Driver,
+}
+
+/// How `opcode` is carried out; `None` for an opcode this driver does not
+/// know (it fails like one the kernel lacks).
+pub(crate) fn way(opcode: u8) -> Option<Way> {
+    Some(match opcode {
+        op::Nop::CODE => Way::Direct(|_, _, _, _| Step::Done(0, 0)),
+        op::Read::CODE | op::Readv::CODE | op::Write::CODE | op::Writev::CODE => {
+            Way::Direct(|s, progress, _, _| rw(s, progress))
         }
+        op::Recv::CODE => Way::Direct(recv),
+        op::Send::CODE => Way::Direct(|s, progress, _, _| send(s, progress)),
+        op::RecvMsg::CODE | op::SendMsg::CODE => Way::Direct(|s, _, _, _| msg(s)),
+        op::Accept::CODE => Way::Direct(|s, progress, _, _| accept(s, progress)),
+        op::Connect::CODE => Way::Direct(|s, progress, _, _| connect(s, progress)),
+        op::PollAdd::CODE => Way::Direct(|s, _, _, _| poll(s)),
+        op::Shutdown::CODE => Way::Direct(|s, _, _, _| shutdown(s)),
+        op::Close::CODE | op::Timeout::CODE | op::AsyncCancel::CODE => Way::Driver,
         op::Fsync::CODE
         | op::Fallocate::CODE
         | op::Ftruncate::CODE
@@ -75,9 +84,31 @@ pub(crate) fn attempt(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings, hup: 
         | op::MkDirAt::CODE
         | op::SymlinkAt::CODE
         | op::LinkAt::CODE
-        | op::Splice::CODE => Step::Pool,
-        _ => Step::Done(-libc::EOPNOTSUPP, 0),
+        | op::Splice::CODE => Way::Pool,
+        _ => return None,
+    })
+}
+
+/// One attempt at `s` (see [`Attempt`]): `progress` holds bytes already
+/// moved for `MSG_WAITALL`, a connect in progress, a file with no
+/// `RWF_NOWAIT`; `hup` says an event already reported the peer gone.
+pub(crate) fn attempt(s: &RawSqe, progress: &mut u64, bufs: &mut BufRings, hup: bool) -> Step {
+    if s.flags & (FIXED_FILE | ORDERING) != 0 {
+        // coring's ops use neither; a third-party op that does gets a
+        // clear error rather than a silently different meaning.
+        return Step::Done(-libc::EINVAL, 0);
     }
+    match way(s.opcode) {
+        Some(Way::Direct(f)) => f(s, progress, bufs, hup),
+        Some(Way::Pool) => Step::Pool,
+        // The driver's own opcodes never reach an attempt.
+        Some(Way::Driver) | None => Step::Done(-libc::EOPNOTSUPP, 0),
+    }
+}
+
+fn shutdown(s: &RawSqe) -> Step {
+    // SAFETY: plain fd and flag.
+    done(unsafe { libc::shutdown(s.fd, s.len as i32) } as isize)
 }
 
 /// A syscall's return as a final step.

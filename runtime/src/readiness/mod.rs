@@ -115,39 +115,9 @@ impl EpollRing {
         })
     }
 
-    /// Opcodes this driver carries out.
+    /// Whether this driver carries out `opcode` (see `exec::way`).
     pub(crate) fn is_supported(opcode: u8) -> bool {
-        matches!(
-            opcode,
-            op::Nop::CODE
-                | op::Read::CODE
-                | op::Readv::CODE
-                | op::Write::CODE
-                | op::Writev::CODE
-                | op::Recv::CODE
-                | op::Send::CODE
-                | op::RecvMsg::CODE
-                | op::SendMsg::CODE
-                | op::Accept::CODE
-                | op::Connect::CODE
-                | op::PollAdd::CODE
-                | op::Shutdown::CODE
-                | op::Close::CODE
-                | op::Timeout::CODE
-                | op::AsyncCancel::CODE
-                | op::Fsync::CODE
-                | op::Fallocate::CODE
-                | op::Ftruncate::CODE
-                | op::OpenAt::CODE
-                | op::OpenAt2::CODE
-                | op::Statx::CODE
-                | op::UnlinkAt::CODE
-                | op::RenameAt::CODE
-                | op::MkDirAt::CODE
-                | op::SymlinkAt::CODE
-                | op::LinkAt::CODE
-                | op::Splice::CODE
-        )
+        exec::way(opcode).is_some()
     }
 
     /// Starts the op `entry` describes. With `inline`, a single-shot op
@@ -173,31 +143,44 @@ impl EpollRing {
             }
             _ => {}
         }
-        let mut progress = 0;
-        loop {
+        self.drive(sqe, 0, None, inline)
+    }
+
+    /// Attempts `sqe` until it finishes, would block, or must go to the
+    /// pool. `key` is its entry in `ops` if it has one (a retry); a new op
+    /// gets one only when it has to wait. With `inline`, a finished op
+    /// returns its completion instead of posting it.
+    fn drive(
+        &mut self,
+        sqe: RawSqe,
+        mut progress: u64,
+        key: Option<usize>,
+        inline: bool,
+    ) -> Option<(i32, u32)> {
+        let wait = loop {
             match exec::attempt(&sqe, &mut progress, &mut self.bufs, self.fds.hup(sqe.fd)) {
-                Step::Done(res, flags) => return self.finish(sqe.user_data, res, flags, inline),
+                Step::Done(res, flags) => {
+                    if let Some(key) = key {
+                        self.remove(key);
+                    }
+                    return self.finish(sqe.user_data, res, flags, inline);
+                }
                 Step::More(res, flags) => self.post(sqe.user_data, res, flags | CQE_F_MORE),
                 Step::Fired(res, flags, interest) => {
                     self.post(sqe.user_data, res, flags | CQE_F_MORE);
-                    let key = self.insert(sqe, Waiting::Fd);
-                    self.ops[key].progress = progress;
-                    self.wait_on_fd(key, interest);
-                    return None;
+                    break Some(interest);
                 }
-                Step::Wait(interest) => {
-                    let key = self.insert(sqe, Waiting::Fd);
-                    self.ops[key].progress = progress;
-                    self.wait_on_fd(key, interest);
-                    return None;
-                }
-                Step::Pool => {
-                    let key = self.insert(sqe, Waiting::Pool);
-                    self.send_to_pool(key);
-                    return None;
-                }
+                Step::Wait(interest) => break Some(interest),
+                Step::Pool => break None,
             }
+        };
+        let key = key.unwrap_or_else(|| self.insert(sqe, Waiting::Fd));
+        self.ops[key].progress = progress;
+        match wait {
+            Some(interest) => self.wait_on_fd(key, interest),
+            None => self.send_to_pool(key),
         }
+        None
     }
 
     fn finish(&mut self, user_data: u64, res: i32, flags: u32, inline: bool) -> Option<(i32, u32)> {
@@ -246,36 +229,8 @@ impl EpollRing {
     /// Tries op `key` again (its fd is ready, or its pool call came back
     /// with `EAGAIN`).
     fn retry(&mut self, key: usize) {
-        let Some(p) = self.ops.get_mut(key) else {
-            return;
-        };
-        let sqe = p.sqe;
-        let mut progress = p.progress;
-        loop {
-            match exec::attempt(&sqe, &mut progress, &mut self.bufs, self.fds.hup(sqe.fd)) {
-                Step::Done(res, flags) => {
-                    self.remove(key);
-                    self.post(sqe.user_data, res, flags);
-                    return;
-                }
-                Step::More(res, flags) => self.post(sqe.user_data, res, flags | CQE_F_MORE),
-                Step::Fired(res, flags, interest) => {
-                    self.post(sqe.user_data, res, flags | CQE_F_MORE);
-                    self.ops[key].progress = progress;
-                    self.wait_on_fd(key, interest);
-                    return;
-                }
-                Step::Wait(interest) => {
-                    self.ops[key].progress = progress;
-                    self.wait_on_fd(key, interest);
-                    return;
-                }
-                Step::Pool => {
-                    self.ops[key].progress = progress;
-                    self.send_to_pool(key);
-                    return;
-                }
-            }
+        if let Some(p) = self.ops.get(key) {
+            self.drive(p.sqe, p.progress, Some(key), false);
         }
     }
 
