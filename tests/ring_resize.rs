@@ -187,6 +187,16 @@ fn burst_grows_the_ring_step_by_step_and_quiet_shrinks_it_back() {
     assert_eq!(memlock::charged(), base);
 }
 
+/// An adaptive ring from `HOME` toward `MAX` whose resize call is `f`.
+fn injected_rt(f: coring::runtime::ring::ResizeFn) -> Builder {
+    let mut b = Builder::new();
+    b.entries(MAX.sq)
+        .cq_entries(MAX.cq)
+        .start_size(HOME.sq, HOME.cq)
+        .resize_fn(f);
+    b
+}
+
 /// Counts `ResizeCall`s and fails the first `fail` of them with `errno`.
 fn injected(errno: i32, fail: usize) -> (Arc<AtomicUsize>, coring::runtime::ring::ResizeFn) {
     let calls = Arc::new(AtomicUsize::new(0));
@@ -207,13 +217,7 @@ fn injected(errno: i32, fail: usize) -> (Arc<AtomicUsize>, coring::runtime::ring
 fn injected_einval_keeps_the_start_size_and_works() {
     let _serial = serial();
     let (calls, f) = injected(libc::EINVAL, usize::MAX);
-    let rt = Builder::new()
-        .entries(MAX.sq)
-        .cq_entries(MAX.cq)
-        .start_size(HOME.sq, HOME.cq)
-        .resize_fn(f)
-        .build()
-        .unwrap();
+    let rt = injected_rt(f).build().unwrap();
     let seen = rt.block_on(burst(20_000));
     assert!(seen.iter().all(|&n| n == 1));
     let info = rt.ring_info();
@@ -250,11 +254,7 @@ fn ring_without_defer_taskrun_does_not_try_to_resize() {
     use coring::runtime::ring::{setup_ring, SetupFlags};
     let _serial = serial();
     let (calls, f) = injected(0, 0);
-    let rt = Builder::new()
-        .entries(MAX.sq)
-        .cq_entries(MAX.cq)
-        .start_size(HOME.sq, HOME.cq)
-        .resize_fn(f)
+    let rt = injected_rt(f)
         .setup_fn(Arc::new(|size, flags: SetupFlags| {
             if flags.contains(SetupFlags::DEFER_TASKRUN) {
                 Err(io::Error::from_raw_os_error(libc::EINVAL))
@@ -282,13 +282,7 @@ fn ring_without_defer_taskrun_does_not_try_to_resize() {
 fn injected_enomem_is_a_skipped_grow() {
     let _serial = serial();
     let (calls, f) = injected(libc::ENOMEM, 2);
-    let rt = Builder::new()
-        .entries(MAX.sq)
-        .cq_entries(MAX.cq)
-        .start_size(HOME.sq, HOME.cq)
-        .resize_fn(f)
-        .build()
-        .unwrap();
+    let rt = injected_rt(f).build().unwrap();
     let base = memlock::charged();
     let seen = rt.block_on(async {
         let mut seen = burst(20_000).await;

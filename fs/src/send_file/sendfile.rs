@@ -12,7 +12,7 @@
 //! wait for its missing pages.
 
 use super::{copy, send_all};
-use crate::buf_pool::CHUNK;
+use crate::buf_pool::{self, CHUNK};
 use coring_runtime::{
     fd::SharedFd,
     op::{Op, PollAdd},
@@ -29,7 +29,10 @@ pub(super) async fn send(
     len: u64,
 ) -> io::Result<u64> {
     if !head.is_empty() {
-        send_all(dest, head.to_vec(), len > 0).await?;
+        let pool = buf_pool::pool();
+        let mut buf = pool.take(head.len());
+        buf.extend_from_slice(head);
+        pool.give(send_all(dest, buf, len > 0).await?);
     }
     let mut sent = 0u64;
     while sent < len {

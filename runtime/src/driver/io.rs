@@ -78,11 +78,10 @@ impl Io {
                 n
             }
             Io::Epoll(e) => {
-                let mut raw = [(0u64, 0i32, 0u32); 64];
-                let want = batch.len().min(raw.len());
-                let n = e.take(&mut raw[..want]);
-                for (b, &(data, res, flags)) in batch.iter_mut().zip(&raw[..n]) {
+                let (max, mut n) = (batch.len(), 0);
+                for (b, (data, res, flags)) in batch.iter_mut().zip(e.take(max)) {
                     *b = (data, Completion::new(res, flags));
+                    n += 1;
                 }
                 n
             }

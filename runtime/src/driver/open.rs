@@ -77,7 +77,7 @@ fn epoll(config: &RingConfig, reason: String) -> io::Result<(Io, RingInfo)> {
     let ring = EpollRing::new()?;
     Ok((
         Io::Epoll(Box::new(ring)),
-        RingInfo::readiness(config, Vec::new(), reason),
+        RingInfo::readiness(config, reason),
     ))
 }
 

@@ -99,7 +99,14 @@ impl EpollRing {
         };
         // SAFETY: a valid event for the call.
         if unsafe { libc::epoll_ctl(fd, libc::EPOLL_CTL_ADD, pool.fd(), &mut ev) } < 0 {
-            return Err(io::Error::last_os_error());
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "coring: adding the pool's eventfd {} to epoll {fd}: {e}",
+                    pool.fd()
+                ),
+            ));
         }
         Ok(EpollRing {
             epoll,
@@ -341,13 +348,10 @@ impl EpollRing {
         self.cq.is_empty()
     }
 
-    /// Takes up to `out.len()` completions.
-    pub(crate) fn take(&mut self, out: &mut [(u64, i32, u32)]) -> usize {
-        let n = out.len().min(self.cq.len());
-        for (slot, c) in out.iter_mut().zip(self.cq.drain(..n)) {
-            *slot = c;
-        }
-        n
+    /// Takes up to `max` completions: `(user_data, result, flags)`.
+    pub(crate) fn take(&mut self, max: usize) -> impl Iterator<Item = (u64, i32, u32)> + '_ {
+        let n = max.min(self.cq.len());
+        self.cq.drain(..n)
     }
 
     /// Collects what became ready, waiting up to `timeout` (`None`: until

@@ -27,7 +27,11 @@ impl PoolDone {
         // SAFETY: eventfd takes no pointers; we own the returned fd.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
-            return Err(io::Error::last_os_error());
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(
+                e.kind(),
+                format!("coring: eventfd for the epoll driver's pool results: {e}"),
+            ));
         }
         Ok(Arc::new(PoolDone {
             results: Mutex::new(Vec::new()),

@@ -72,17 +72,17 @@ pub struct RingInfo {
     /// thread.
     pub io_workers: IoWorkerInfo,
     /// The driver the runtime runs on. On [`DriverKind::Epoll`] there is
-    /// no ring: the sizes are zero and `attempts` shows why io_uring was
-    /// not used (if it was tried).
+    /// no ring: the sizes are zero, `attempts` is empty and
+    /// `driver_reason` says why io_uring was not used.
     pub driver: DriverKind,
     /// Why the runtime runs on epoll (`None` on io_uring).
     pub driver_reason: Option<String>,
 }
 
 impl RingInfo {
-    /// What a runtime on the readiness driver reports: no ring, the
-    /// io_uring set-up attempts made (if any), and why.
-    pub fn readiness(config: &RingConfig, attempts: Vec<SetupAttempt>, reason: String) -> RingInfo {
+    /// What a runtime on the readiness driver reports: no ring, no set-up
+    /// attempts, and why (`driver_reason`, which quotes a failed set-up).
+    pub fn readiness(config: &RingConfig, reason: String) -> RingInfo {
         let none = RingSize { sq: 0, cq: 0 };
         RingInfo {
             size: none,
@@ -95,7 +95,7 @@ impl RingInfo {
             resize_count: 0,
             flags: SetupFlags::default(),
             features: Vec::new(),
-            attempts,
+            attempts: Vec::new(),
             memlock_budget: None,
             memlock_bytes: 0,
             start_memlock_bytes: 0,
